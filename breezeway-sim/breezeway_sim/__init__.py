@@ -1,0 +1,1 @@
+"""Simulator of the Breezeway public REST API (tests, demo, benchmarks)."""

@@ -1,0 +1,1 @@
+"""Singer target writing Breezeway streams into an FK-constrained PostgreSQL schema."""

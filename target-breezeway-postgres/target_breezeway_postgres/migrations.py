@@ -1,0 +1,129 @@
+"""Versioned SQL migrations from the repository's `sql/` folder.
+
+Files named `NNN_description.sql` are applied in order, each once, inside one transaction
+per run. `schema_migrations` records version and checksum; editing a file that was already
+applied is an error, never a silent divergence. Runs are serialised across processes with a
+transaction-scoped advisory lock, so several regions starting at once do not race on
+`CREATE SCHEMA` or on a half-applied migration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+# Arbitrary, stable key for pg_advisory_xact_lock: "bwmg" in ASCII.
+MIGRATION_LOCK_KEY = 0x62776D67
+MIGRATION_FILE = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class MigrationError(RuntimeError):
+    """A migration cannot be applied, or the database disagrees with the files."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def sql_dir() -> Path:
+    """Where the migrations are: `BREEZEWAY_SQL_DIR`, the wheel's copy, or the repo's `sql/`."""
+    override = os.environ.get("BREEZEWAY_SQL_DIR")
+    if override:
+        return Path(override)
+    packaged = Path(__file__).resolve().parent / "sql"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "sql"
+
+
+def discover_migrations(directory: Path | None = None) -> list[Migration]:
+    directory = directory or sql_dir()
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = MIGRATION_FILE.match(path.name)
+        if match:
+            found.append(Migration(match["version"], match["name"], path))
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise MigrationError(f"two migration files share a version number in {directory}")
+    if not found:
+        raise MigrationError(f"no migration files found in {directory}")
+    return found
+
+
+def quote_schema(schema: str) -> str:
+    """Validate and quote a schema name; identifiers never come from record data."""
+    if not SCHEMA_NAME.match(schema):
+        raise MigrationError(f"invalid schema name {schema!r}: use lower-case letters, digits, _")
+    return f'"{schema}"'
+
+
+def set_search_path(connection: Connection, schema: str) -> None:
+    """Target schema first, then public (where the cube/earthdistance extensions live)."""
+    connection.execute(text(f"SET LOCAL search_path TO {quote_schema(schema)}, public"))
+
+
+def apply_migrations(
+    engine: Engine, schema: str, directory: Path | None = None
+) -> list[str]:
+    """Apply pending migrations to `schema`; return the versions applied by this call."""
+    migrations = discover_migrations(directory)
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(schema)}"))
+        set_search_path(connection, schema)
+        connection.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+        )
+        applied = dict(connection.execute(text("SELECT version, checksum FROM schema_migrations")).all())
+        newly_applied = []
+        for migration in migrations:
+            if migration.version in applied:
+                _check_unchanged(migration, applied[migration.version])
+                continue
+            _apply_one(connection, migration)
+            newly_applied.append(migration.version)
+    return newly_applied
+
+
+def _check_unchanged(migration: Migration, recorded_checksum: str) -> None:
+    if migration.checksum != recorded_checksum:
+        raise MigrationError(
+            f"migration {migration.path.name} was edited after it was applied "
+            f"(recorded checksum {recorded_checksum[:12]}…, file {migration.checksum[:12]}…); "
+            "add a new migration instead of changing an applied one"
+        )
+
+
+def _apply_one(connection: Connection, migration: Migration) -> None:
+    try:
+        # exec_driver_sql sends the file as one multi-statement string, untouched by
+        # SQLAlchemy's parameter parsing (files contain ':' and '%').
+        connection.exec_driver_sql(migration.sql)
+    except Exception as error:  # re-raised with the file name; the transaction rolls back
+        raise MigrationError(f"migration {migration.path.name} failed: {error}") from error
+    connection.execute(
+        text("INSERT INTO schema_migrations (version, name, checksum) VALUES (:v, :n, :c)"),
+        {"v": migration.version, "n": migration.name, "c": migration.checksum},
+    )
