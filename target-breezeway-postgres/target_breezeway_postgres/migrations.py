@@ -5,11 +5,18 @@ per run. `schema_migrations` records version and checksum; editing a file that w
 applied is an error, never a silent divergence. Runs are serialised across processes with a
 transaction-scoped advisory lock, so several regions starting at once do not race on
 `CREATE SCHEMA` or on a half-applied migration.
+
+Files named `R__description.sql` are repeatable: they run after the versioned ones on every
+call, in name order, in the same transaction, and must therefore be idempotent. They hold
+objects that depend on the database around us rather than on our own history (the Guesty
+view exists only while the Guesty listings table does). `schema_repeatables` records when
+and with which checksum each last ran. WARNINGs a script raises reach the Python log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -20,7 +27,11 @@ from sqlalchemy import Connection, Engine, text
 # Arbitrary, stable key for pg_advisory_xact_lock: "bwmg" in ASCII.
 MIGRATION_LOCK_KEY = 0x62776D67
 MIGRATION_FILE = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
+REPEATABLE_FILE = re.compile(r"^R__(?P<name>[a-z0-9_]+)\.sql$")
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+LOGGER = logging.getLogger(__name__)
 
 
 class MigrationError(RuntimeError):
@@ -28,8 +39,7 @@ class MigrationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Migration:
-    version: str
+class SqlScript:
     name: str
     path: Path
 
@@ -40,6 +50,11 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Migration(SqlScript):
+    version: str
 
 
 def sql_dir() -> Path:
@@ -59,13 +74,23 @@ def discover_migrations(directory: Path | None = None) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = MIGRATION_FILE.match(path.name)
         if match:
-            found.append(Migration(match["version"], match["name"], path))
+            found.append(Migration(match["name"], path, match["version"]))
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise MigrationError(f"two migration files share a version number in {directory}")
     if not found:
         raise MigrationError(f"no migration files found in {directory}")
     return found
+
+
+def discover_repeatables(directory: Path | None = None) -> list[SqlScript]:
+    """`R__name.sql` scripts, in name order (may be none)."""
+    directory = directory or sql_dir()
+    return [
+        SqlScript(match["name"], path)
+        for path in sorted(directory.glob("R__*.sql"))
+        if (match := REPEATABLE_FILE.match(path.name))
+    ]
 
 
 def quote_schema(schema: str) -> str:
@@ -83,20 +108,16 @@ def set_search_path(connection: Connection, schema: str) -> None:
 def apply_migrations(
     engine: Engine, schema: str, directory: Path | None = None
 ) -> list[str]:
-    """Apply pending migrations to `schema`; return the versions applied by this call."""
+    """Apply pending migrations, then every repeatable script; return the versions applied."""
     migrations = discover_migrations(directory)
+    repeatables = discover_repeatables(directory)
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(schema)}"))
         set_search_path(connection, schema)
-        connection.execute(
-            text(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-        )
-        applied = dict(connection.execute(text("SELECT version, checksum FROM schema_migrations")).all())
+        _create_bookkeeping_tables(connection)
+        recorded = connection.execute(text("SELECT version, checksum FROM schema_migrations"))
+        applied = dict(recorded.all())
         newly_applied = []
         for migration in migrations:
             if migration.version in applied:
@@ -104,7 +125,26 @@ def apply_migrations(
                 continue
             _apply_one(connection, migration)
             newly_applied.append(migration.version)
+        for script in repeatables:
+            _apply_repeatable(connection, script)
     return newly_applied
+
+
+def _create_bookkeeping_tables(connection: Connection) -> None:
+    connection.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version TEXT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+    )
+    connection.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS schema_repeatables ("
+            " name TEXT PRIMARY KEY, checksum TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+    )
 
 
 def _check_unchanged(migration: Migration, recorded_checksum: str) -> None:
@@ -116,14 +156,50 @@ def _check_unchanged(migration: Migration, recorded_checksum: str) -> None:
         )
 
 
+def run_script(connection: Connection, script: SqlScript) -> None:
+    """Run one SQL file as is; its WARNINGs go to the log, its failure names the file."""
+    dbapi_connection = connection.connection.dbapi_connection
+    notices = dbapi_connection.notices
+    del notices[:]
+    try:
+        # The file goes to the server as one multi-statement string through the DBAPI
+        # cursor with no parameters, so neither SQLAlchemy nor psycopg2 interprets its
+        # ':' and '%' (format() patterns, casts).
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(script.sql)
+    except Exception as error:  # re-raised with the file name; the transaction rolls back
+        raise MigrationError(f"{script.path.name} failed: {error}") from error
+    finally:
+        _log_notices(script, notices)
+
+
+def _log_notices(script: SqlScript, notices: list[str]) -> None:
+    for notice in notices:
+        message = notice.strip()
+        if message.startswith("WARNING"):
+            LOGGER.warning("%s: %s", script.path.name, message)
+        else:
+            LOGGER.debug("%s: %s", script.path.name, message)
+    del notices[:]
+
+
 def _apply_one(connection: Connection, migration: Migration) -> None:
     try:
-        # exec_driver_sql sends the file as one multi-statement string, untouched by
-        # SQLAlchemy's parameter parsing (files contain ':' and '%').
-        connection.exec_driver_sql(migration.sql)
-    except Exception as error:  # re-raised with the file name; the transaction rolls back
-        raise MigrationError(f"migration {migration.path.name} failed: {error}") from error
+        run_script(connection, migration)
+    except MigrationError as error:
+        raise MigrationError(f"migration {error}") from error.__cause__
     connection.execute(
         text("INSERT INTO schema_migrations (version, name, checksum) VALUES (:v, :n, :c)"),
         {"v": migration.version, "n": migration.name, "c": migration.checksum},
+    )
+
+
+def _apply_repeatable(connection: Connection, script: SqlScript) -> None:
+    run_script(connection, script)
+    connection.execute(
+        text(
+            "INSERT INTO schema_repeatables (name, checksum) VALUES (:n, :c)"
+            " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()"
+        ),
+        {"n": script.name, "c": script.checksum},
     )

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from target_breezeway_postgres.migrations import (
     MigrationError,
     apply_migrations,
@@ -44,7 +43,7 @@ def test_failed_migration_rolls_back_whole_run(pg_engine, pg_schema, tmp_path: P
     shutil.copytree(sql_dir(), copy)
     (copy / "900_broken.sql").write_text("CREATE TABLE will_vanish (x int);\nSELECT 1/0;\n")
 
-    with pytest.raises(MigrationError, match="900_broken.sql"):
+    with pytest.raises(MigrationError, match=r"900_broken\.sql"):
         apply_migrations(pg_engine, pg_schema, copy)
 
     with pg_engine.connect() as connection:
