@@ -30,3 +30,15 @@ def insert(migrated_db) -> Insert:
 
     return _insert
 
+
+
+@pytest.fixture
+def execute(migrated_db) -> Callable[..., None]:
+    """execute(sql, **params): run a statement that returns no rows, committed."""
+
+    def _execute(sql: str, **params: Any) -> None:
+        with migrated_db.engine.begin() as connection:
+            connection.exec_driver_sql(f'SET LOCAL search_path TO "{migrated_db.schema}", public')
+            connection.execute(sa.text(sql), params)
+
+    return _execute
