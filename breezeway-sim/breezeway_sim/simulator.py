@@ -1,0 +1,321 @@
+"""`Simulator`: data, clock, tokens, faults and counters behind one local HTTP server.
+
+Tests drive it in-process (mutations, `advance_time`, `set_faults`, counters) and talk to
+it over real HTTP; the CLI (`python -m breezeway_sim`) serves the same thing out of process,
+with `/_sim/...` admin endpoints instead of method calls.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
+from typing import Any
+
+from breezeway_sim import api, timefmt
+from breezeway_sim.api import ApiError, Reply, Request
+from breezeway_sim.data import ApiObject, RegionData
+from breezeway_sim.faults import DEFAULT_ERROR_STATUSES, FaultInjector, FaultProfile
+from breezeway_sim.generator import MIN_PROPERTIES, RegionBuilder
+from breezeway_sim.regions import REGIONS, credentials_for, property_counts
+from breezeway_sim.server import SimulatorHTTPServer
+from breezeway_sim.tokens import TokenIssuer
+
+ERROR_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class Simulator:
+    """A deterministic Breezeway API for tests, demos and benchmarks (see package docs)."""
+
+    def __init__(
+        self,
+        scale: float = 0.02,
+        seed: int = 7,
+        regions: list[str] | None = None,
+        today: date | None = None,
+        auth_rate_limit: bool = True,
+        token_ttl_s: int = 86_400,
+        max_page_size: int = 250,
+        reservation_timestamps: bool = False,
+        **faults: Any,
+    ) -> None:
+        chosen = list(REGIONS) if regions is None else list(regions)
+        unknown = [name for name in chosen if name not in REGIONS]
+        if unknown or not chosen:
+            raise ValueError(f"unknown or no regions {unknown}; known: {sorted(REGIONS)}")
+        if scale <= 0 or max_page_size < 1 or token_ttl_s < 1:
+            raise ValueError("scale, max_page_size and token_ttl_s must be positive")
+        self.scale, self.seed, self.regions = scale, seed, chosen
+        self.auth_rate_limit = auth_rate_limit
+        self.token_ttl_s = token_ttl_s
+        self.max_page_size = max_page_size
+        self.reservation_timestamps = reservation_timestamps
+        self.lock = threading.RLock()
+        self._fixed_today = today
+        self.today = today or datetime.now(UTC).date()
+        self._clock_start = time.monotonic()
+        self._offset_s = 0.0
+        self._counts = property_counts(scale, chosen, MIN_PROPERTIES)
+        self._builders: dict[str, RegionBuilder] = {}
+        self.tokens = TokenIssuer()
+        self.auth_calls: dict[tuple[str, str], datetime] = {}
+        self._faults = FaultInjector()
+        self._counters: Counter[str] = Counter()
+        self.requests_log: list[tuple[str, str, dict[str, str], int]] = []
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+        self.set_faults(**faults)
+
+    # -- clock --
+    def clock_now(self) -> datetime:
+        """Simulated now: noon of `today` (when fixed) or the real time, plus advance_time()."""
+        if self._fixed_today is not None:
+            base = datetime.combine(self._fixed_today, day_time(12), tzinfo=UTC)
+            base += timedelta(seconds=time.monotonic() - self._clock_start)
+        else:
+            base = datetime.now(UTC)
+        return base + timedelta(seconds=self._offset_s)
+
+    def advance_time(self, seconds: float) -> None:
+        """Move the clock forward (expire tokens, lift the auth limit) without sleeping."""
+        with self.lock:
+            self._offset_s += seconds
+
+    # -- data --
+    def _builder(self, region: str) -> RegionBuilder:
+        if region not in self.regions:
+            raise ValueError(f"region {region!r} is not simulated; simulated: {self.regions}")
+        with self.lock:
+            if region not in self._builders:
+                builder = RegionBuilder(
+                    region, self.seed, self._counts[region], self.today, self.reservation_timestamps
+                )
+                builder.build()
+                self._builders[region] = builder
+            return self._builders[region]
+
+    def data(self, region: str) -> RegionData:
+        """The region's objects exactly as the API serves them (generated on first use)."""
+        return self._builder(region).data
+
+    def hard_cases(self, region: str) -> dict[str, list[int]]:
+        """Hard-case name -> ids (see `generator.HARD_CASES` for kind and description)."""
+        return {name: list(ids) for name, ids in self.data(region).hard_cases.items()}
+
+    def credentials(self, region: str) -> tuple[str, str]:
+        if region not in self.regions:
+            raise ValueError(f"region {region!r} is not simulated; simulated: {self.regions}")
+        return credentials_for(region)
+
+    def region_for_credentials(self, client_id: str, client_secret: str) -> str | None:
+        for region in self.regions:
+            if credentials_for(region) == (client_id, client_secret):
+                return region
+        return None
+
+    # -- faults and counters --
+    def set_faults(
+        self,
+        error_rate: float = 0.0,
+        error_statuses: tuple[int, ...] | list[int] = DEFAULT_ERROR_STATUSES,
+        rate_limit_every: int = 0,
+        retry_after_s: int = 1,
+        latency_ms: int = 0,
+        truncate_rate: float = 0.0,
+        token_ttl_s: int | None = None,
+        auth_rate_limit: bool | None = None,
+        fault_seed: int | None = None,
+    ) -> None:
+        """Replace the fault profile (omitted faults are off); None leaves a setting as it is."""
+        seed = self._faults.profile.fault_seed if fault_seed is None else fault_seed
+        profile = FaultProfile(
+            float(error_rate),
+            tuple(error_statuses),
+            int(rate_limit_every),
+            int(retry_after_s),
+            int(latency_ms),
+            float(truncate_rate),
+            seed,
+        )
+        self._faults.configure(profile)
+        if token_ttl_s is not None:
+            self.token_ttl_s = int(token_ttl_s)
+        if auth_rate_limit is not None:
+            self.auth_rate_limit = bool(auth_rate_limit)
+
+    @property
+    def faults(self) -> FaultProfile:
+        return self._faults.profile
+
+    @property
+    def counters(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self._counters)
+
+    def reset_counters(self) -> None:
+        with self.lock:
+            self._counters.clear()
+            self.requests_log.clear()
+
+    # -- request handling --
+    def handle(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        """Answer one request: route, count, authenticate, inject faults, serve."""
+        truncate = False
+        route = None
+        try:
+            route, match = api.find_route(request.method, request.path)
+            if route.kind != "admin":
+                self._count(f"{request.method} {route.template}")
+            if route.kind != "admin" and self.faults.latency_ms:
+                time.sleep(self.faults.latency_ms / 1000)
+            if route.kind == "data":
+                request.region = api.authenticate(self, request)
+                decision = self._faults.decide()
+                if decision.status is not None:
+                    return self._finish(request, route.kind, self._fault_reply(decision.status))
+                truncate = decision.truncate
+            with self.lock:
+                reply = route.handler(self, request, match)
+        except ApiError as error:
+            if route is None:
+                self._count(f"{request.method} {request.path}")
+            reply = Reply(error.status, error.body, error.headers)
+        return self._finish(request, route.kind if route else "unknown", reply, truncate)
+
+    def _fault_reply(self, status: int) -> Reply:
+        if status == 429:
+            return api.rate_limited_reply(self.faults.retry_after_s, self.clock_now())
+        return Reply(
+            status,
+            {
+                "error": ERROR_TEXT.get(status, "Server Error"),
+                "description": "injected by breezeway-sim",
+            },
+        )
+
+    def _count(self, key: str) -> None:
+        with self.lock:
+            self._counters[key] += 1
+
+    def _finish(
+        self, request: Request, kind: str, reply: Reply, truncate: bool = False
+    ) -> tuple[int, bytes, dict[str, str]]:
+        payload = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
+        if truncate:
+            payload = payload[: len(payload) // 2]
+        if kind != "admin":
+            query = {name: values[-1] for name, values in request.query.items()}
+            with self.lock:
+                self.requests_log.append((request.method, request.path, query, reply.status))
+        return reply.status, payload, reply.headers
+
+    # -- server --
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 in a background thread; returns the base URL."""
+        if self._server is not None:
+            raise RuntimeError(f"simulator already running at {self.base_url}")
+        self._server = SimulatorHTTPServer(("127.0.0.1", port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="breezeway-sim", daemon=True
+        )
+        self._thread.start()
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Simulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- mutations (each makes the object newer than anything generated) --
+    def _now_stamp(self) -> str:
+        return timefmt.render(self.clock_now(), naive=False)
+
+    def touch_reservation(self, region: str, reservation_id: int) -> ApiObject:
+        with self.lock:
+            data = self.data(region)
+            reservation = data.find("reservation", reservation_id)
+            now = self.clock_now()
+            data.hidden_times[("reservation", reservation_id)].updated_at = now
+            if self.reservation_timestamps:
+                reservation["updated_at"] = timefmt.render(now, naive=False)
+            return reservation
+
+    def touch_task(self, region: str, task_id: int) -> ApiObject:
+        with self.lock:
+            task = self.data(region).find("task", task_id)
+            task["updated_at"] = self._now_stamp()
+            return task
+
+    def _touch_property(self, region: str, property_id: int) -> ApiObject:
+        with self.lock:
+            data = self.data(region)
+            prop = data.find("property", property_id)
+            data.hidden_times[("property", property_id)].updated_at = self.clock_now()
+            return prop
+
+    def add_property(self, region: str) -> ApiObject:
+        with self.lock:
+            return self._builder(region).new_property(self.clock_now())
+
+    def add_reservation(self, region: str, property_id: int) -> ApiObject:
+        with self.lock:
+            prop = self.data(region).find("property", property_id)
+            return self._builder(region).new_reservation(prop, self.clock_now())
+
+    def add_task(self, region: str, property_id: int) -> ApiObject:
+        with self.lock:
+            prop = self.data(region).find("property", property_id)
+            return self._builder(region).new_task(prop, self.clock_now())
+
+    def delete_property(self, region: str, property_id: int) -> None:
+        """Gone from /property (the API has no tombstones); its tasks and reservations stay."""
+        with self.lock:
+            data = self.data(region)
+            data.properties.remove(data.find("property", property_id))
+
+    def delete_task(self, region: str, task_id: int) -> None:
+        """Gone from lists; GET /task/{id} answers 404, as upstream after a deletion."""
+        with self.lock:
+            data = self.data(region)
+            data.tasks.remove(data.find("task", task_id))
+            data.reindex()
+
+    def shrink_array(
+        self, region: str, kind: str, object_id: int, field: str, keep: int
+    ) -> ApiObject:
+        """Keep only the first `keep` elements of a nested array, and mark the object updated."""
+        touch = {
+            "property": self._touch_property,
+            "reservation": self.touch_reservation,
+            "task": self.touch_task,
+        }
+        if kind not in touch:
+            raise ValueError(f"kind must be one of {sorted(touch)}, got {kind!r}")
+        with self.lock:
+            obj = self.data(region).find(kind, object_id)
+            if not isinstance(obj.get(field), list):
+                raise ValueError(f"{kind} {object_id} has no array field {field!r}")
+            obj[field] = obj[field][:keep]
+            return touch[kind](region, object_id)
