@@ -1,0 +1,104 @@
+"""Run bookkeeping in `sync_runs`: one row per (run_id, region_code, stream).
+
+Counts are written inside each load unit's transaction, so a committed count always
+matches committed data. Error text is scrubbed of secrets before it is stored or logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg2.extras import execute_values
+
+SECRET_PATTERNS = (
+    # user:password@ in URLs
+    (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?P<post>@)", re.I),
+     r"\g<pre>***\g<post>"),
+    # key=value / key: value / "key": "value" for secret-looking keys
+    (re.compile(r"(?P<pre>[\"']?\b(?:password|passwd|pwd|client_secret|secret|"
+                r"access_token|refresh_token|token|api_key)\b[\"']?\s*[:=]\s*[\"']?)"
+                r"[^\"'\s,&}]+", re.I),
+     r"\g<pre>***"),
+    # Authorization headers and bare JWTs
+    (re.compile(r"\b(?P<pre>(?:JWT|Bearer)\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<pre>***"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "***"),
+)
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove passwords, tokens and URL credentials; also any configured secret value."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@dataclass
+class RunTallies:
+    """Cumulative counts of this run per (region_code, stream)."""
+
+    read: Counter[tuple[str, str]] = field(default_factory=Counter)
+    loaded: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    written: set[tuple[str, str]] = field(default_factory=set)
+
+    def add_flush(self, loaded: Counter[Any], rejected: Counter[Any]) -> None:
+        self.loaded.update(loaded)
+        self.rejected.update({k: v for k, v in rejected.items() if k[0] is not None})
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return set(self.read) | set(self.loaded) | set(self.rejected)
+
+
+def write_tallies(cursor: Any, run_id: str, tallies: RunTallies) -> None:
+    """Upsert this run's rows with the cumulative counts (regions are registered first)."""
+    rows = [
+        (run_id, region, stream, tallies.read[(region, stream)],
+         tallies.loaded[(region, stream)], tallies.rejected[(region, stream)])
+        for region, stream in sorted(tallies.pairs())
+    ]
+    if not rows:
+        return
+    execute_values(
+        cursor,
+        "INSERT INTO sync_runs AS r (run_id, region_code, stream, records_read, "
+        "records_loaded, records_rejected) "
+        "SELECT v.run_id, v.region_code, v.stream, v.n_read, v.n_loaded, v.n_rejected "
+        "FROM (VALUES %s) AS v (run_id, region_code, stream, n_read, n_loaded, n_rejected) "
+        "JOIN regions g ON g.region_code = v.region_code "
+        "ON CONFLICT (run_id, region_code, stream) DO UPDATE SET "
+        "records_read = EXCLUDED.records_read, records_loaded = EXCLUDED.records_loaded, "
+        "records_rejected = EXCLUDED.records_rejected",
+        rows,
+        template="(%s, %s, %s, %s::bigint, %s::bigint, %s::bigint)",
+    )
+    tallies.written.update((region, stream) for _, region, stream, *_ in rows)
+
+
+def finish(cursor: Any, run_id: str, status: str, error_text: str | None) -> None:
+    """Close this run's rows: succeeded, or failed with the (scrubbed) error."""
+    cursor.execute(
+        "UPDATE sync_runs SET status = %s, finished_at = now(), error_text = %s "
+        "WHERE run_id = %s AND status = 'running'",
+        (status, error_text, run_id),
+    )
+
+
+def ensure_failed_rows(cursor: Any, run_id: str, tallies: RunTallies, error_text: str) -> None:
+    """A run that failed before its first commit still leaves a `failed` row per stream."""
+    rows = [(run_id, region, stream, error_text) for region, stream in sorted(tallies.pairs())]
+    if rows:
+        execute_values(
+            cursor,
+            "INSERT INTO sync_runs (run_id, region_code, stream, status, finished_at, "
+            "error_text) SELECT v.run_id, v.region_code, v.stream, 'failed', now(), v.err "
+            "FROM (VALUES %s) AS v (run_id, region_code, stream, err) "
+            "JOIN regions g ON g.region_code = v.region_code "
+            "ON CONFLICT (run_id, region_code, stream) DO NOTHING",
+            rows,
+        )

@@ -1,0 +1,292 @@
+"""target-breezeway-postgres: Breezeway streams into our FK-constrained PostgreSQL schema.
+
+The schema is ours (sql/ migrations, applied at start), not derived from SCHEMA messages.
+Records of all streams share one load unit written in one transaction, parents first;
+a STATE line on stdout therefore means every record before it is committed.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import uuid
+from collections import Counter, defaultdict
+from functools import cached_property
+
+import sqlalchemy as sa
+from singer_sdk import Target
+from singer_sdk import typing as th
+from sqlalchemy.engine import URL, make_url
+
+from target_breezeway_postgres import rejects, runs
+from target_breezeway_postgres.loader import Loader
+from target_breezeway_postgres.mapping import MAPPINGS
+from target_breezeway_postgres.migrations import apply_migrations, quote_schema
+from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
+from target_breezeway_postgres.units import (
+    REGION_CODE,
+    LoadUnit,
+    StagedRow,
+    VersionCompletion,
+    convert_record,
+)
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+PROGRESS_EVERY_SECONDS = 30.0
+
+
+class UnknownStreamError(RuntimeError):
+    """A stream with no table, under `unknown_stream_policy: error`."""
+
+
+class TerminatedError(RuntimeError):
+    """SIGTERM/SIGINT: the run stops, the open load unit is rolled back, runs are failed."""
+
+
+def connection_url(config: t.Mapping[str, t.Any]) -> str:
+    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else embedded."""
+    if config.get("sqlalchemy_url"):
+        url = make_url(config["sqlalchemy_url"])
+    elif config.get("host"):
+        url = URL.create(
+            "postgresql+psycopg2",
+            username=config.get("user"),
+            password=config.get("password"),
+            host=config["host"],
+            port=config.get("port") or 5432,
+            database=config.get("database") or "postgres",
+        )
+    else:
+        from target_breezeway_postgres import embedded
+
+        url = make_url(embedded.embedded_url(dict(config)))
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")
+    if config.get("sslmode"):
+        url = url.update_query_dict({"sslmode": config["sslmode"]})
+    return url.render_as_string(hide_password=False)
+
+
+class TargetBreezewayPostgres(Target):
+    """Singer target for tap-breezeway streams (see docs/streams.md)."""
+
+    name = "target-breezeway-postgres"
+    default_sink_class = BreezewaySink
+    # One transaction spans all sinks; parallel drains would break FK order.
+    max_parallelism = 1  # type: ignore[assignment]
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("sqlalchemy_url", th.StringType, secret=True, title="SQLAlchemy URL",
+                    description="postgresql+psycopg2://user:password@host:port/db; "
+                    "overrides host/port/user/password/database."),
+        th.Property("host", th.StringType, title="Host", description="PostgreSQL host."),
+        th.Property("port", th.IntegerType, default=5432, title="Port",
+                    description="PostgreSQL port."),
+        th.Property("user", th.StringType, title="User", description="PostgreSQL user."),
+        th.Property("password", th.StringType, secret=True, title="Password",
+                    description="PostgreSQL password."),
+        th.Property("database", th.StringType, title="Database",
+                    description="Database name (default postgres)."),
+        th.Property("sslmode", th.StringType, title="SSL mode",
+                    description="libpq sslmode: disable, require, verify-full, ..."),
+        th.Property("schema", th.StringType, default="api_integrations", title="Schema",
+                    description="Schema holding our tables; migrations are applied at start."),
+        th.Property("batch_size_rows", th.IntegerType, default=20000,
+                    title="Load unit size",
+                    description="Records buffered (all streams together) per transaction; "
+                    "bounds memory."),
+        th.Property("unknown_stream_policy", th.StringType, default="skip",
+                    allowed_values=["skip", "error"], title="Unknown stream policy",
+                    description="A stream without a table: skip (logged and counted) or error."),
+        th.Property("run_id", th.StringType, title="Run id",
+                    description="Identifies this run in sync_runs/load_rejects; "
+                    "default: a new UUID."),
+        th.Property("embedded_data_dir", th.StringType, title="Embedded data directory",
+                    description="Where the embedded PostgreSQL keeps its data when no "
+                    "database is configured."),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.run_id: str = self.config.get("run_id") or str(uuid.uuid4())
+        self.unit = LoadUnit()
+        self.tallies = runs.RunTallies()
+        self.skipped: Counter[str] = Counter()
+        self._current_version: int | None = None
+        self._refed_regions: set[str] = set()
+        self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
+        self._activations: defaultdict[str, set[int]] = defaultdict(set)
+        self._started = time.monotonic()
+        self._last_progress = self._started
+
+    # --- database ------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        return sa.create_engine(connection_url(self.config), pool_size=1, max_overflow=1)
+
+    @cached_property
+    def loader(self) -> Loader:
+        """Connect and migrate on first use (not at construction: `--about` needs no DB)."""
+        schema = self.config.get("schema") or "api_integrations"
+        apply_migrations(self.engine, schema)
+        self._raw_connection = self.engine.raw_connection()
+        connection = self._raw_connection.driver_connection
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
+        connection.commit()
+        return Loader(connection, schema, self.run_id)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return tuple(str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url"))
+
+    # --- sinks ---------------------------------------------------------------------------
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name in MAPPINGS:
+            return BreezewaySink
+        if self.config.get("unknown_stream_policy", "skip") == "error":
+            raise UnknownStreamError(
+                f"stream {stream_name!r} has no table (known: {', '.join(MAPPINGS)}); "
+                "set unknown_stream_policy=skip to skip it"
+            )
+        self.logger.warning("stream %r has no table: its records are skipped and counted",
+                            stream_name)
+        return SkippedStreamSink
+
+    def count_skipped(self, stream_name: str) -> None:
+        self.skipped[stream_name] += 1
+
+    # --- records, versions, flushes ------------------------------------------------------
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """Remember the record's table version (the SDK drops it unless metadata is on)."""
+        self._current_version = message_dict.get("version")
+        super()._process_record_message(message_dict)
+
+    def add_record(self, stream: str, record: dict) -> None:
+        """Convert a record into the load unit; flush when the unit is full."""
+        mapping = MAPPINGS[stream]
+        region_code = record.get("region_code")
+        valid_region = isinstance(region_code, str) and bool(REGION_CODE.match(region_code))
+        if valid_region and region_code not in self._refed_regions:
+            self._refeed(region_code)
+        item = convert_record(mapping, record)
+        if valid_region:
+            self.tallies.read[(region_code, stream)] += 1
+        if (self._current_version is not None and mapping.full_table
+                and isinstance(item, StagedRow)):
+            seen = self._seen.setdefault((stream, self._current_version), {})
+            seen.setdefault(item.region_code, set()).add(item.key[0])
+        self.unit.add(stream, item)
+        if self.unit.size >= (self.config.get("batch_size_rows") or 20000):
+            self.flush(keep_open_family=True)
+
+    def _refeed(self, region_code: str) -> None:
+        """Open rejects of a region go into the unit before its first new record."""
+        self._refed_regions.add(region_code)
+        connection = self.loader.connection
+        with connection.cursor() as cursor:
+            open_rejects = rejects.open_rejects(cursor, region_code)
+        connection.commit()
+        for stream, record in open_rejects:
+            self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
+        if open_rejects:
+            self.logger.info("region %s: %d open rejects fed again", region_code,
+                             len(open_rejects))
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """Handled here, not per sink: the SDK's sink hook warns about _sdc columns we
+        do not use, and a version completion concerns the whole load unit."""
+        self._assert_line_requires(message_dict, requires={"stream", "version"})
+        stream = message_dict["stream"]
+        if stream in MAPPINGS:
+            self.activate_version(stream, message_dict["version"])
+        else:
+            self.logger.info("ACTIVATE_VERSION for stream %r without a table ignored", stream)
+
+    def activate_version(self, stream: str, version: int) -> None:
+        """Soft-delete on the END of a full-table version, never on its start marker."""
+        mapping = MAPPINGS[stream]
+        if not mapping.full_table:
+            self.logger.info("ACTIVATE_VERSION for incremental stream %s ignored", stream)
+            return
+        seen = self._seen.pop((stream, version), None)
+        if seen is None and version not in self._activations[stream]:
+            self._activations[stream].add(version)  # start of the version
+            return
+        self._activations[stream].discard(version)
+        self.unit.completions.append(VersionCompletion(stream, version, seen or {}))
+        self.flush()
+
+    def flush(self, keep_open_family: bool = False) -> None:
+        """Write the whole load unit in one transaction (parents first)."""
+        if not self.unit:
+            return
+        carry = self.unit.split_open_family() if keep_open_family else LoadUnit()
+        if self.unit:
+            result = self.loader.flush(self.unit, self.tallies)
+            if result.soft_deleted:
+                self.logger.info("soft-deleted %d rows", result.soft_deleted)
+        self.unit = carry
+        self._log_progress()
+
+    def _log_progress(self) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_progress = now
+        total = sum(self.tallies.read.values())
+        self.logger.info("progress: %d records read, %.0f records/s", total,
+                         total / max(now - self._started, 1e-6))
+
+    # --- run lifecycle -------------------------------------------------------------------
+
+    def process_endofpipe(self) -> None:
+        self.flush()
+        super().process_endofpipe()
+
+    def listen(self, file_input: t.IO[str] | None = None) -> None:
+        """Run, then mark this run's sync_runs rows succeeded — or failed, on any error."""
+        try:
+            super().listen(file_input)
+        except BaseException as error:
+            self._finish("failed", runs.scrub(f"{type(error).__name__}: {error}",
+                                              self._secrets()))
+            raise
+        self._finish("succeeded", None)
+
+    def _finish(self, status: str, error_text: str | None) -> None:
+        if error_text:
+            self.logger.error("run %s failed: %s", self.run_id, error_text)
+        if "loader" not in self.__dict__:
+            return  # never connected: nothing to record
+        connection = self.loader.connection
+        connection.rollback()
+        with connection.cursor() as cursor:
+            if error_text:
+                runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
+            runs.finish(cursor, self.run_id, status, error_text)
+        connection.commit()
+        self._log_totals(status)
+
+    def _log_totals(self, status: str) -> None:
+        streams = sorted({stream for _, stream in self.tallies.pairs()})
+        for stream in streams:
+            loaded = sum(v for (_, s), v in self.tallies.loaded.items() if s == stream)
+            rejected = sum(v for (_, s), v in self.tallies.rejected.items() if s == stream)
+            self.logger.info("%s: %d loaded, %d rejected", stream, loaded, rejected)
+        for stream, count in sorted(self.skipped.items()):
+            self.logger.warning("%s: %d records skipped (no table)", stream, count)
+        self.logger.info("run %s %s in %.1fs", self.run_id, status,
+                         time.monotonic() - self._started)
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
+        """Do not commit a half-read unit on SIGTERM: unwind (rollback), fail the run."""
+        raise TerminatedError(f"terminated by signal {signum}")
+
+
+if __name__ == "__main__":
+    TargetBreezewayPostgres.cli()
