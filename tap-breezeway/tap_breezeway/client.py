@@ -1,0 +1,383 @@
+"""Base classes: the Breezeway REST stream and the nested-array child stream.
+
+The SDK does the plumbing (requests, retries, pagination, state, catalog, stream maps);
+this module adds what is Breezeway-specific:
+
+- `/public/inventory/v1` under a configurable `api_url`, `JWT` auth shared by all streams;
+- the paginated envelope `{page, total_pages, results}` (or a bare list) and a paginator that
+  stops on `total_pages`, so no empty extra page is requested;
+- retries of 429/5xx/timeouts/truncated JSON honouring Retry-After, one token renewal on 401,
+  fatal 4xx carrying the API's `error`/`description`;
+- children read from nested arrays, written right after their parent record, SCHEMA once.
+"""
+
+from __future__ import annotations
+
+import random
+import typing as t
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import msgspec
+import requests
+from singer_sdk import Stream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator, SinglePagePaginator
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
+from singer_sdk.streams import RESTStream
+
+from tap_breezeway import records
+from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context, RequestFunc
+
+    from tap_breezeway.tap import TapBreezeway
+
+API_PREFIX = "/public/inventory/v1"
+REQUEST_TIMEOUT_S = 60
+_decoder = msgspec.json.Decoder()
+
+
+class TokenRenewedError(RetriableAPIError):
+    """A 401 after which the token was renewed: retry at once, no backoff wait."""
+
+
+def decoded_body(response: requests.Response) -> t.Any:
+    """The response's JSON, decoded once and kept on the response.
+
+    validate_response (inside the retry loop, so a truncated body is retried), the
+    paginator and parse_response all need it; decoding three times would cost more than
+    the rest of the per-page work.
+    """
+    cached = response.__dict__.get("_breezeway_body", _decoder)
+    if cached is _decoder:
+        cached = _decoder.decode(response.content)
+        response.__dict__["_breezeway_body"] = cached
+    return cached
+
+
+class TotalPagesPaginator(PageNumberPaginator):
+    """Page numbers from 1, stopping at the envelope's `total_pages` (no empty last call)."""
+
+    def __init__(self, page_size: int) -> None:
+        super().__init__(start_value=1)
+        self._page_size = page_size
+
+    def has_more(self, response: requests.Response) -> bool:
+        body = decoded_body(response)
+        if not isinstance(body, dict):
+            return False  # a bare list is the whole collection
+        total_pages = body.get("total_pages")
+        if isinstance(total_pages, int):
+            return self.current_value < total_pages
+        # No total given: a full page may have a successor, a short one cannot.
+        return len(body.get("results") or ()) >= self._page_size
+
+
+class BreezewayStream(RESTStream):
+    """A stream read from one Breezeway list endpoint."""
+
+    #: Builds the contract record from one API object (see records.py).
+    record_builder: t.ClassVar[Callable[[records.ApiObject], records.Record]]
+    #: Whether the endpoint answers with the paginated envelope.
+    paginated: t.ClassVar[bool] = True
+    #: Fixed query parameters of every call (sorting, status filters).
+    fixed_params: t.ClassVar[dict[str, t.Any]] = {}
+
+    @property
+    def breezeway_tap(self) -> TapBreezeway:
+        return t.cast("TapBreezeway", self._tap)
+
+    @property
+    def region_code(self) -> str:
+        return str(self.config["region_code"])
+
+    @property
+    def url_base(self) -> str:
+        return f"{self.config['api_url'].rstrip('/')}{API_PREFIX}"
+
+    @property
+    def authenticator(self) -> BreezewayAuthenticator:
+        """One authenticator per run: Breezeway allows one token call per minute."""
+        return self.breezeway_tap.api_authenticator
+
+    @property
+    def timeout(self) -> int:
+        return REQUEST_TIMEOUT_S
+
+    # -- requests ---------------------------------------------------------------------
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        if self.paginated:
+            return TotalPagesPaginator(int(self.config["page_size"]))
+        return SinglePagePaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = dict(self.fixed_params)
+        if self.paginated:
+            params["limit"] = self.config["page_size"]
+            params["page"] = next_page_token or 1
+        if self.config.get("company_id") is not None:
+            params["company_id"] = self.config["company_id"]
+        return params
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        """Every attempt, retries included, waits for its turn in the run's rate budget."""
+        pacer = self.breezeway_tap.request_pacer
+
+        def paced(*args: t.Any, **kwargs: t.Any) -> requests.Response:
+            pacer.wait_turn()
+            return func(*args, **kwargs)
+
+        return super().request_decorator(paced)
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status == HTTPStatus.UNAUTHORIZED:
+            self.authenticator.on_unauthorized(response.request)
+            raise TokenRenewedError(self.response_error_message(response), response)
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise FatalAPIError(self.response_error_message(response))
+        try:
+            decoded_body(response)
+        except msgspec.DecodeError as error:
+            message = (
+                f"Breezeway sent an incomplete or invalid JSON body ({len(response.content)} "
+                f"bytes) for {self._where(response)}: {error}"
+            )
+            raise RetriableAPIError(message, response) from error
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Status, path and the API's own `error`/`description`; never headers or tokens."""
+        return (
+            f"Breezeway answered HTTP {response.status_code} for {self._where(response)}: "
+            f"{_api_error_text(response)}"
+        )
+
+    def _where(self, response: requests.Response) -> str:
+        path = urlsplit(response.url or "").path
+        return f"GET {path} (stream '{self.name}', region '{self.region_code}')"
+
+    # -- retries ----------------------------------------------------------------------
+    def backoff_max_tries(self) -> int:
+        return int(self.config["backoff_max_tries"])
+
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:  # type: ignore[override]
+        """Waits from Retry-After when given, else exponential; none after a token renewal.
+
+        The backoff library sends each caught exception into this generator.
+        """
+        attempt = 0
+        exception = yield 0.0
+        while True:
+            attempt += 1
+            exception = yield self._retry_wait(exception, attempt)
+
+    def _retry_wait(self, exception: BaseException, attempt: int) -> float:
+        if isinstance(exception, TokenRenewedError):
+            return 0.0
+        max_wait = float(self.config["backoff_max_wait_s"])
+        response = getattr(exception, "response", None)
+        if isinstance(response, requests.Response):
+            hinted = retry_after_seconds(response, datetime.now(UTC).timestamp())
+            if hinted is not None:
+                return min(hinted, max_wait)
+        base = float(self.config["backoff_factor_s"]) * 2 ** (attempt - 1)
+        return min(base * (1 + 0.1 * random.random()), max_wait)
+
+    def backoff_jitter(self, value: float) -> float:
+        """Jitter is already in `_retry_wait`; a Retry-After is honoured as given."""
+        return value
+
+    # -- records ----------------------------------------------------------------------
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        body = decoded_body(response)
+        if isinstance(body, list):
+            return body
+        if isinstance(body, dict) and isinstance(body.get("results"), list):
+            return body["results"]
+        raise FatalAPIError(
+            f"Unexpected response shape for {self._where(response)}: expected a list or a "
+            f"paginated envelope with `results`, got {type(body).__name__}"
+        )
+
+    def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
+        """The API objects of this stream, in API order (tasks override this)."""
+        return self.request_records(context)
+
+    def get_records(self, context: Context | None) -> Iterator[records.ApiObject]:
+        """API objects, each followed by its nested children; then the completion hooks.
+
+        Code after a `yield` runs once the SDK has written the record just yielded, which
+        is what puts every child record right after its parent in the output.
+        """
+        seen: dict[t.Any, None] = {}  # ids in API order
+        with ExitStack() as open_children:
+            children = [c for c in self.nested_children() if c.selected]
+            for child in children:
+                child.start_run(open_children)
+            for obj in self.fetch_objects(context):
+                if obj.get("id") in seen:
+                    self.logger.info(
+                        "Skipping %s id=%s: already read in this run (a page boundary "
+                        "shifted)", self.name, obj.get("id"),
+                    )
+                    continue
+                seen[obj.get("id")] = None
+                yield obj
+                for child in children:
+                    child.write_children_of(obj)
+        self.finish_run(context, list(seen))
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        record = type(self).record_builder(row)
+        record["region_code"] = self.region_code
+        return record
+
+    def generate_child_contexts(
+        self, record: dict, context: Context | None
+    ) -> Iterable[Context | None]:
+        """None: nested children are written by `get_records`, not by SDK child syncs.
+
+        An SDK child sync per parent record would write its children BEFORE the parent
+        record, re-send SCHEMA, a log line and a STATE message per parent (~175k times at
+        the legacy scale), and emit ACTIVATE_VERSION for children of incremental parents.
+        """
+        return ()
+
+    def nested_children(self) -> list[NestedChildStream]:
+        return [c for c in self.child_streams if isinstance(c, NestedChildStream)]
+
+    def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
+        """After the last record: tell targets that a full-table sync is complete.
+
+        The SDK emits ACTIVATE_VERSION only before a full-table sync; repeating the same
+        version after the last record is the Singer signal that rows of other versions are
+        gone upstream (targets soft-delete them).
+        """
+        if (
+            self.selected
+            and self.replication_method == REPLICATION_FULL_TABLE
+            and self.emit_activate_version_messages
+        ):
+            self._write_activate_version_message(self._stream_version)
+
+
+class IncrementalStream(BreezewayStream):
+    """`updated_at` bookmarks, one per region; sync-start fallback when upstream omits it."""
+
+    replication_key = "updated_at"
+    is_sorted = False
+
+    @property
+    def partitions(self) -> list[dict]:
+        """One state partition per region.
+
+        The bookmark lives under `{"region_code": ...}`, so a state that ends up shared
+        between regions (one state id, a copied file) never applies one region's bookmark
+        to another; and it does not grow with properties (tasks are read per property but
+        keep ONE bookmark per region).
+        """
+        return [{"region_code": self.region_code}]
+
+    def starting_moment(self, context: Context | None) -> datetime:
+        """Bookmark, else start_date, else the documented default history start."""
+        moment = self.get_starting_timestamp(context)
+        if moment is None:
+            return datetime.fromisoformat(self.config["start_date"]).replace(tzinfo=UTC)
+        return moment
+
+    def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
+        """Advance the bookmark to sync start minus the overlap when records lack updated_at.
+
+        Without an `updated_at` in the objects (reservations in some accounts), the
+        newest change the API could have returned is "now"; the overlap covers clock skew
+        between us and the API. The SDK caps bookmarks at the sync start anyway.
+        """
+        super().finish_run(context, ids)
+        if not self._saw_record_without_rk:
+            return
+        overlap = timedelta(seconds=float(self.config["bookmark_overlap_s"]))
+        started = datetime.fromtimestamp(self._initialized_at / 1000, tz=UTC)
+        fallback = (started - overlap).isoformat()
+        self.logger.info(
+            "Records of '%s' carry no %s; bookmark falls back to sync start minus %s",
+            self.name, self.replication_key, overlap,
+        )
+        self.state_manager.increment_state(
+            {self.replication_key: fallback},
+            context=context,
+            replication_key=str(self.replication_key),
+        )
+
+    _saw_record_without_rk = False
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        record = super().post_process(row, context)
+        if record is not None and record.get(str(self.replication_key)) is None:
+            self._saw_record_without_rk = True
+        return record
+
+
+class NestedChildStream(Stream):
+    """Records of an array nested in the parent's API object: no API call of their own.
+
+    Written by the parent (`BreezewayStream.get_records`) right after each parent record,
+    through the SDK's own record writer (selection, stream maps, type conformance), with
+    its SCHEMA sent once per run. The parent's child set is complete in every parent record,
+    so a target replaces each parent's children as a set.
+    """
+
+    #: The parent's array the records come from.
+    array: t.ClassVar[str]
+    #: Name of the parent id field in the child record.
+    parent_key: t.ClassVar[str]
+    #: Name of the child's own id field in the record (None: keyed by position).
+    child_key: t.ClassVar[str | None]
+    item_builder: t.ClassVar[Callable[[records.ApiObject], records.Record]]
+
+    _record_counter: t.Any = None
+
+    def start_run(self, stack: ExitStack) -> None:
+        """SCHEMA once, before the parent's first record; one record counter per run."""
+        self._write_schema_message()
+        self._record_counter = stack.enter_context(self.get_record_counter())
+
+    def write_children_of(self, parent: records.ApiObject) -> None:
+        region_code = self.config["region_code"]
+        for record in records.child_records(
+            parent,
+            array=self.array,
+            parent_key=self.parent_key,
+            child_key=self.child_key,
+            build=type(self).item_builder,
+        ):
+            record["region_code"] = region_code
+            self._write_record_message(record)
+            self._record_counter.increment()
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """Never called: the parent stream writes these records (see class docstring)."""
+        raise NotImplementedError(
+            f"'{self.name}' records are written by its parent stream, not synced alone"
+        )
+
+
+def _api_error_text(response: requests.Response) -> str:
+    try:
+        body = decoded_body(response)
+    except msgspec.DecodeError:
+        return f"non-JSON body of {len(response.content)} bytes"
+    if not isinstance(body, dict):
+        return "no error message"
+    parts = [str(body[key]) for key in ("error", "description", "message") if body.get(key)]
+    details = body.get("details")
+    if isinstance(details, dict) and details.get("message"):
+        parts.append(str(details["message"]))
+    return "; ".join(parts)[:500] or "no error message"
+

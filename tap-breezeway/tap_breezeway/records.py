@@ -1,0 +1,233 @@
+"""Turning Breezeway API objects into stream records (contract: docs/streams.md).
+
+Pure functions, no I/O: the streams call them, the tests call them directly. Values the tap
+cannot interpret (an unparsable datetime, say) are passed through unchanged so the target
+validates and quarantines the record with its reason, instead of the tap failing a whole
+region's run or silently dropping a field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+ApiObject = dict[str, Any]
+Record = dict[str, Any]
+
+logger = logging.getLogger(__name__)
+
+
+# -- values -------------------------------------------------------------------------------
+def utc_datetime(value: Any) -> Any:
+    """An API datetime as ISO 8601 in UTC with `+00:00` (naive API values mean UTC).
+
+    One textual form for every datetime also keeps bookmarks comparable as strings.
+    """
+    if value == "":
+        return None
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC).isoformat()
+    return moment.astimezone(UTC).isoformat()
+
+
+def _part(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+def name_of(value: Any) -> Any:
+    """A string field that is sometimes an `{id, name}` object upstream: keep the name."""
+    return value.get("name") if isinstance(value, dict) else value
+
+
+def code_of(value: Any) -> Any:
+    """A string field that is sometimes a `{code, name}` object upstream: keep the code."""
+    return (value.get("code") or value.get("name")) if isinstance(value, dict) else value
+
+
+def note_of(value: Any) -> Any:
+    """`summary` is a string in some accounts and an object with `note` in others."""
+    return value.get("note") if isinstance(value, dict) else value
+
+
+def _copy(obj: ApiObject, names: Iterable[str]) -> Record:
+    return {name: obj.get(name) for name in names}
+
+
+def _datetimes(obj: ApiObject, names: Iterable[str]) -> Record:
+    return {name: utc_datetime(obj.get(name)) for name in names}
+
+
+def _flat(obj: ApiObject, key: str, prefix: str, parts: tuple[str, ...]) -> Record:
+    nested = obj.get(key)
+    return {f"{prefix}_{part}": _part(nested, part) for part in parts}
+
+
+# -- parents ------------------------------------------------------------------------------
+PROPERTY_FIELDS = (
+    "id", "company_id", "name", "status", "display", "address1", "address2", "building",
+    "city", "state", "zipcode", "country", "latitude", "longitude", "notes", "groups",
+    "wifi_name", "wifi_password", "reference_company_id", "reference_external_property_id",
+    "reference_property_id", "bedrooms", "bathrooms", "living_area", "year_built",
+)
+
+
+def property_record(obj: ApiObject) -> Record:
+    return _copy(obj, PROPERTY_FIELDS)
+
+
+RESERVATION_FIELDS = (
+    "id", "property_id", "reference_property_id", "reference_external_property_id",
+    "reference_reservation_id", "status", "access_code", "guide_url", "note", "checkin_date",
+    "checkin_time", "checkin_early", "checkout_date", "checkout_time", "checkout_late",
+    "adults", "children", "pets", "source", "tags", "flags",
+)
+
+
+def reservation_record(obj: ApiObject) -> Record:
+    record = _copy(obj, RESERVATION_FIELDS)
+    for kind in ("type_guest", "type_stay", "type_reservation"):
+        record.update(_flat(obj, kind, kind, ("code", "name")))
+    record.update(_datetimes(obj, ("created_at", "updated_at")))
+    return record
+
+
+TASK_FIELDS = (
+    "id", "home_id", "reference_property_id", "name", "description", "type_department",
+    "scheduled_date", "scheduled_time", "template_id", "paused", "report_url", "rate_type",
+    "rate_paid", "bill_to", "total_cost", "estimated_rate", "total_time", "estimated_time",
+    "billable", "itemized_cost", "task_series_id", "parent_task_id", "checkin_date",
+    "checkout_date", "tags", "task_tags",
+)
+
+
+def task_record(obj: ApiObject) -> Record:
+    record = _copy(obj, TASK_FIELDS)
+    record["type_priority"] = code_of(obj.get("type_priority"))
+    record.update(_flat(obj, "type_task_status", "status", ("code", "name", "stage")))
+    record["template_name"] = _part(obj.get("template"), "name")
+    for kind in ("subdepartment", "created_by", "finished_by"):
+        record.update(_flat(obj, kind, kind, ("id", "name")))
+    record.update(_datetimes(obj, ("created_at", "updated_at", "started_at", "finished_at")))
+    record["requested_by"] = name_of(obj.get("requested_by"))
+    record["summary"] = note_of(obj.get("summary"))
+    linked = obj.get("linked_reservation")
+    record["linked_reservation_id"] = _part(linked, "id")
+    record["linked_reservation_external_id"] = _part(linked, "external_reservation_id")
+    return record
+
+
+PERSON_FIELDS = (
+    "id", "name", "first_name", "last_name", "active", "employee_code", "emails",
+    "type_departments", "groups",
+)
+
+
+def person_record(obj: ApiObject) -> Record:
+    record = _copy(obj, PERSON_FIELDS)
+    record["type_role"] = code_of(obj.get("type_role"))
+    if record["name"] is None and (obj.get("first_name") or obj.get("last_name")):
+        record["name"] = " ".join(p for p in (obj.get("first_name"), obj.get("last_name")) if p)
+    return record
+
+
+def company_record(obj: ApiObject) -> Record:
+    return _copy(obj, ("id", "name", "reference_company_id"))
+
+
+# -- children -----------------------------------------------------------------------------
+ChildBuilder = Callable[[ApiObject], Record]
+
+
+def child_records(
+    parent: ApiObject,
+    *,
+    array: str,
+    parent_key: str,
+    child_key: str | None,
+    build: ChildBuilder,
+) -> list[Record]:
+    """The records of one nested array, each with its parent id and 0-based position.
+
+    Dedup rule: an item whose id already appeared earlier in the same array (the API does
+    repeat photos) is dropped with a warning; the first occurrence keeps its original
+    position, so positions always index the upstream array. Guests have no id
+    (`child_key=None`): they are keyed by position and never deduplicated.
+    """
+    records: list[Record] = []
+    seen: set[Any] = set()
+    for position, item in enumerate(parent.get(array) or ()):
+        record = build(item)
+        if child_key is not None:
+            item_id = record[child_key]
+            if item_id is not None and item_id in seen:
+                logger.warning(
+                    "Dropping duplicate %s item %s=%s of %s=%s (position %d)",
+                    array, child_key, item_id, parent_key, parent.get("id"), position,
+                )
+                continue
+            seen.add(item_id)
+        record[parent_key] = parent.get("id")
+        record["position"] = position
+        records.append(record)
+    return records
+
+
+def property_photo(item: ApiObject) -> Record:
+    return {
+        "photo_id": item.get("id"),
+        "url": item.get("url"),
+        "original_url": item.get("original_url"),
+        "caption": item.get("caption"),
+        "is_default": item.get("default"),
+    }
+
+
+def reservation_guest(item: ApiObject) -> Record:
+    return _copy(item, ("first_name", "last_name", "emails", "phone_numbers"))
+
+
+def task_assignment(item: ApiObject) -> Record:
+    return {
+        "assignment_id": item.get("id"),
+        "assignee_id": item.get("assignee_id"),
+        "assignee_name": item.get("name"),
+        "employee_code": item.get("employee_code"),
+        "expires_at": utc_datetime(item.get("expires_at")),
+        "type_task_user_status": code_of(item.get("type_task_user_status")),
+    }
+
+
+def task_photo(item: ApiObject) -> Record:
+    return {"photo_id": item.get("id"), "url": item.get("url")}
+
+
+def task_cost(item: ApiObject) -> Record:
+    record = {
+        "cost_id": item.get("id"),
+        "cost": item.get("cost"),
+        "description": item.get("description"),
+        "bill_to": item.get("bill_to"),
+    }
+    record.update(_flat(item, "type_cost", "type_cost", ("id", "code", "name")))
+    record.update(_datetimes(item, ("created_at", "updated_at")))
+    return record
+
+
+SUPPLY_FIELDS = (
+    "supply_id", "name", "description", "size", "quantity", "unit_cost", "total_price",
+    "bill_to", "billable", "markup_pricing_type", "markup_rate",
+)
+
+
+def task_supply(item: ApiObject) -> Record:
+    record = _copy(item, SUPPLY_FIELDS)
+    record["usage_id"] = item.get("id")
+    return record
