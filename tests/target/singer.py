@@ -84,7 +84,7 @@ def reservation_record(region: str, rid: int, pid: int, **extra: Any) -> dict[st
 
 def guest_record(region: str, rid: int, position: int) -> dict[str, Any]:
     return {"reservation_id": rid, "position": position, "region_code": region,
-            "first_name": f"Ana{position}", "last_name": "Ruiz",
+            "first_name": f"Ana{position}", "last_name": f"Ruiz{rid}",
             "emails": [f"ana{position}@example.com", "x@example.com"], "phone_numbers": []}
 
 
