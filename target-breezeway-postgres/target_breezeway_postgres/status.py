@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from target_breezeway_postgres.migrations import MigrationError, set_search_path
+from target_breezeway_postgres.migrations import MigrationError, quote_schema, set_search_path
 from target_breezeway_postgres.status_check import (
     NotifyError,
     alert_payload,
@@ -148,8 +148,10 @@ def load(
             since = now - timedelta(days=history_days)
             return report, daily_history(connection, since, now), region_stats(connection)
     except (sa.exc.SQLAlchemyError, MigrationError) as error:
-        # psycopg2's messages can quote the connection string: scrub before showing.
-        raise StatusError(f"database error: {scrub_secrets(str(error).strip())}") from error
+        # The driver's own message, without SQLAlchemy's wrapper and link; it can quote the
+        # connection string, so it is scrubbed before it is shown.
+        message = str(getattr(error, "orig", None) or error).strip()
+        raise StatusError(f"database error: {scrub_secrets(message)}") from error
     finally:
         engine.dispose()
 
@@ -191,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = args.url or os.environ.get(URL_ENV)
     if not url:
         parser.error(f"no database: pass --url or set {URL_ENV}")
+    try:
+        quote_schema(args.schema)
+    except MigrationError as error:
+        parser.error(str(error))
     if args.notify_url and not args.check:
         parser.error("--notify-url only makes sense with --check")
     now = args.now or datetime.now(UTC)
