@@ -1,7 +1,8 @@
 """The reject quarantine (`load_rejects`): nothing is lost, everything is retried.
 
 A record that cannot load is stored with its stream, natural key, reason and raw record. One
-open row per (stream, natural key): seeing the reject again bumps `attempts`/`last_seen_at`.
+open row per (stream, natural key): seeing the reject again bumps `last_seen_at`, and
+`attempts` once per run (a run may meet it twice: fed again, then fresh from the tap).
 At the next run the open rejects of a region are fed again before its new records, and a
 reject is marked `resolved_at` when a record with its natural key loads.
 """
@@ -38,7 +39,8 @@ def record(cursor: Any, rejects: list[Reject], run_id: str) -> None:
         cursor,
         "INSERT INTO load_rejects (region_code, stream, natural_key, reason, record, run_id) "
         "VALUES %s ON CONFLICT (stream, natural_key) WHERE resolved_at IS NULL DO UPDATE SET "
-        "attempts = load_rejects.attempts + 1, last_seen_at = now(), "
+        "attempts = load_rejects.attempts + CASE WHEN load_rejects.run_id "
+        "IS NOT DISTINCT FROM EXCLUDED.run_id THEN 0 ELSE 1 END, last_seen_at = now(), "
         "reason = EXCLUDED.reason, record = EXCLUDED.record, run_id = EXCLUDED.run_id",
         values,
         template="(%s, %s, %s::jsonb, %s, %s::jsonb, %s)",

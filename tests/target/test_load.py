@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import singer
 from conftest import dump
-
 from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS
 from target_breezeway_postgres.target import UnknownStreamError
 
@@ -181,15 +180,15 @@ def test_unknown_region_is_registered_with_company_from_properties(run_target, m
 
 
 def test_unknown_stream_skipped_by_default(run_target, migrated_db):
-    messages = singer.region_sync("smoky", 1000) + [
-        singer.record("companies", {"id": 1, "region_code": "smoky", "name": "C"})]
+    messages = [*singer.region_sync("smoky", 1000),
+                singer.record("companies", {"id": 1, "region_code": "smoky", "name": "C"})]
     run_target(messages)
     assert_db_equals_input(migrated_db, messages)
 
 
 def test_unknown_stream_is_an_error_when_policy_says_so(run_target, migrated_db):
-    messages = singer.region_sync("smoky", 1000) + [
-        singer.record("companies", {"id": 1, "region_code": "smoky", "name": "C"})]
+    messages = [*singer.region_sync("smoky", 1000),
+                singer.record("companies", {"id": 1, "region_code": "smoky", "name": "C"})]
     with pytest.raises(UnknownStreamError, match="companies"):
         run_target(messages, unknown_stream_policy="error")
 
