@@ -1,0 +1,138 @@
+"""Harness for tap tests: run the real tap in-process against the simulator over HTTP.
+
+Expected answers are computed from `sim.data(region)` (what the API serves), applying the
+tap's documented rules (nested-array dedup: first occurrence of a child id wins).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter, defaultdict
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+from breezeway_sim import Simulator
+from tap_breezeway.tap import TapBreezeway
+
+#: (child stream, parent stream, array in the API object, child id key in the API item)
+NESTED = (
+    ("property_photos", "properties", "photos", "id"),
+    ("reservation_guests", "reservations", "guests", None),
+    ("task_assignments", "tasks", "assignments", "id"),
+    ("task_photos", "tasks", "photos", "id"),
+    ("task_costs", "tasks", "costs", "id"),
+    ("task_supplies", "tasks", "supplies", "id"),
+)
+PARENT_KEY = {"properties": "property_id", "reservations": "reservation_id", "tasks": "task_id"}
+DATA_PREFIX = "/public/inventory/v1"
+
+
+@dataclass
+class TapOutput:
+    """Parsed Singer messages of one run."""
+
+    messages: list[dict[str, Any]]
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                self.records[message["stream"]].append(message["record"])
+
+    def of_type(self, kind: str, stream: str | None = None) -> list[dict[str, Any]]:
+        return [m for m in self.messages
+                if m["type"] == kind and (stream is None or m.get("stream") == stream)]
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        return self.of_type("STATE")[-1]["value"]
+
+    def counts(self) -> dict[str, int]:
+        return {stream: len(rows) for stream, rows in self.records.items()}
+
+
+def tap_config(sim: Simulator, region: str, **overrides: Any) -> dict[str, Any]:
+    client_id, client_secret = sim.credentials(region)
+    config: dict[str, Any] = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "region_code": region,
+        "api_url": sim.base_url,
+        "max_requests_per_second": 0,
+        "backoff_factor_s": 0.01,
+    }
+    config.update(overrides)
+    return config
+
+
+def run_tap(
+    sim: Simulator,
+    region: str,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    **overrides: Any,
+) -> TapOutput:
+    """Run a full sync in this process; stdout (bytes, as the msgspec writer writes) parsed."""
+    tap = TapBreezeway(config=tap_config(sim, region, **overrides), state=state, catalog=catalog)
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer):
+        tap.sync_all()
+    buffer.seek(0)
+    return TapOutput([json.loads(line) for line in buffer.read().splitlines() if line])
+
+
+def queries_of(sim: Simulator, path_suffix: str) -> list[dict[str, str]]:
+    """Query parameters of the logged data calls whose path ends with `path_suffix`."""
+    return [query for _, path, query, _ in sim.requests_log if path.endswith(path_suffix)]
+
+
+# -- expectations from the simulator's data ---------------------------------------------------
+def unique_children(items: list[dict], id_key: str | None) -> list[dict]:
+    """The tap's dedup rule: the first occurrence of a child id wins."""
+    if id_key is None:
+        return list(items)
+    seen: set[Any] = set()
+    kept = []
+    for item in items:
+        if item[id_key] not in seen:
+            seen.add(item[id_key])
+            kept.append(item)
+    return kept
+
+
+def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None,
+                    reservations: list[dict] | None = None) -> dict[str, int]:
+    """Records per stream of a full first run (or of the given tasks/reservations)."""
+    data = sim.data(region)
+    parents = {
+        "properties": data.properties,
+        "reservations": data.reservations if reservations is None else reservations,
+        "tasks": data.tasks if tasks is None else tasks,
+    }
+    counts = {name: len(objs) for name, objs in parents.items()}
+    for child, parent, array, id_key in NESTED:
+        counts[child] = sum(len(unique_children(obj[array], id_key)) for obj in parents[parent])
+    counts["people"] = len(data.people)
+    counts["companies"] = len(data.companies)
+    return {name: count for name, count in counts.items() if count}
+
+
+def minimum_calls(sim: Simulator, region: str, page_size: int,
+                  reservations: int | None = None) -> Counter[str]:
+    """The fewest API calls a full run can make: pages, one task list per property, 1 token."""
+    data = sim.data(region)
+    res = len(data.reservations) if reservations is None else reservations
+    task_pages = sum(max(1, math.ceil(len(data.tasks_of_home(p["id"])) / page_size))
+                     for p in data.properties)
+    return Counter({
+        "POST /public/auth/v1/": 1,
+        f"GET {DATA_PREFIX}/property": max(1, math.ceil(len(data.properties) / page_size)),
+        f"GET {DATA_PREFIX}/reservation": max(1, math.ceil(res / page_size)),
+        f"GET {DATA_PREFIX}/task/": task_pages,
+        f"GET {DATA_PREFIX}/people": 1,
+        f"GET {DATA_PREFIX}/companies": 1,
+    })
