@@ -66,8 +66,8 @@ def test_failed_and_never_synced_regions_fail_with_scrubbed_error(status_db, ops
     details = {r["region_code"]: r["detail"] for r in result["regions"]}
     assert details["austin"] == (
         "last run a-2 failed (started 2026-11-25 03:00 UTC): tasks: HTTP 500 from "
-        "https://svc:[REDACTED]@api.example/x client_secret=[REDACTED] "
-        "header Authorization: JWT [REDACTED]"
+        "https://svc:***@api.example/x client_secret=*** "
+        "header Authorization: JWT ***"
     )
     assert details["mammoth"] == "never synced (run m-1 running since 2026-11-25 05:30 UTC)"
     for secret in ops.SECRETS:

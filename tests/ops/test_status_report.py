@@ -56,8 +56,8 @@ def test_text_report_shows_exact_status_per_region_and_stream(status_db, ops, ca
 
     errors = out.split("Errors since the last success\n")[1].split("\n\n")[0].splitlines()
     assert errors == [
-        "  austin/tasks at 2026-11-25 03:02 UTC: HTTP 500 from https://svc:[REDACTED]"
-        "@api.example/x client_secret=[REDACTED] header Authorization: JWT [REDACTED]"
+        "  austin/tasks at 2026-11-25 03:02 UTC: HTTP 500 from https://svc:***"
+        "@api.example/x client_secret=*** header Authorization: JWT ***"
     ]
     assert _section_rows(out, "Open rejects by reason") == [
         ["nashville", "tasks", "2", "unknown property (home_id 77)"],
@@ -82,8 +82,8 @@ def test_json_report_has_exact_values_and_no_secret(status_db, ops, capsys):
         "finished_at": "2026-11-25T03:02:00+00:00",
         "age_seconds": 10680.0,
         "duration_seconds": 120.0,
-        "error": "tasks: HTTP 500 from https://svc:[REDACTED]@api.example/x "
-                 "client_secret=[REDACTED] header Authorization: JWT [REDACTED]",
+        "error": "tasks: HTTP 500 from https://svc:***@api.example/x "
+                 "client_secret=*** header Authorization: JWT ***",
     }
     assert regions["austin"]["last_success"]["run_id"] == "a-1"
     assert regions["austin"]["last_success"]["age_seconds"] == 89700.0
