@@ -28,6 +28,13 @@ class HiddenTimes:
     created_at: datetime
     updated_at: datetime
 
+    def __post_init__(self) -> None:
+        self.created_at = timefmt.whole_seconds(self.created_at)
+        self.updated_at = timefmt.whole_seconds(self.updated_at)
+
+    def touch(self, now: datetime) -> None:
+        self.updated_at = timefmt.whole_seconds(now)
+
 
 @dataclass
 class RegionData:

@@ -31,6 +31,8 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
 
 class SimulatorRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
+    disable_nagle_algorithm = True
     server: SimulatorHTTPServer
 
     def _dispatch(self) -> None:

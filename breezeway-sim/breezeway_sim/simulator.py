@@ -224,8 +224,9 @@ class Simulator:
         if self._server is not None:
             raise RuntimeError(f"simulator already running at {self.base_url}")
         self._server = SimulatorHTTPServer(("127.0.0.1", port), self)
+        # a short poll interval makes stop() quick (shutdown waits for the next poll)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="breezeway-sim", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="breezeway-sim", daemon=True
         )
         self._thread.start()
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -257,7 +258,7 @@ class Simulator:
             data = self.data(region)
             reservation = data.find("reservation", reservation_id)
             now = self.clock_now()
-            data.hidden_times[("reservation", reservation_id)].updated_at = now
+            data.hidden_times[("reservation", reservation_id)].touch(now)
             if self.reservation_timestamps:
                 reservation["updated_at"] = timefmt.render(now, naive=False)
             return reservation
@@ -272,7 +273,7 @@ class Simulator:
         with self.lock:
             data = self.data(region)
             prop = data.find("property", property_id)
-            data.hidden_times[("property", property_id)].updated_at = self.clock_now()
+            data.hidden_times[("property", property_id)].touch(self.clock_now())
             return prop
 
     def add_property(self, region: str) -> ApiObject:

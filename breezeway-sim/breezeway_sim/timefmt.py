@@ -29,5 +29,10 @@ def parse_optional(value: str | None) -> datetime | None:
     return None if value is None else parse(value)
 
 
+def whole_seconds(moment: datetime) -> datetime:
+    """Drop microseconds: the API shows seconds, so filters must compare what clients see."""
+    return moment.replace(microsecond=0)
+
+
 def start_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -54,11 +54,12 @@ class ApiClient:
 
 
 @pytest.fixture
-def client_for(simulator: Simulator) -> Iterator[Callable[[str], ApiClient]]:
+def client_for(simulator: Simulator) -> Iterator[Callable[..., ApiClient]]:
+    """Make a logged-in client of a region, of the default simulator or of `sim`."""
     clients: list[ApiClient] = []
 
-    def make(region: str) -> ApiClient:
-        clients.append(ApiClient(simulator, region))
+    def make(region: str, sim: Simulator | None = None) -> ApiClient:
+        clients.append(ApiClient(sim or simulator, region))
         return clients[-1]
 
     yield make
