@@ -25,7 +25,7 @@ $PY -m breezeway_sim --port "$port" --scale "${DEMO_SCALE:-0.05}" --seed 7 \
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  $PY -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/_sim/health', timeout=1)" \
+  $PY -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/_sim/counters', timeout=1)" \
     2>/dev/null && break
   sleep 0.2
 done
@@ -35,8 +35,8 @@ regions=$($PY -c 'from breezeway_sim import REGIONS; print(" ".join(REGIONS))')
 for region in $regions; do
   echo "== meltano run tap-breezeway target-breezeway-postgres  (region $region)"
   read -r client_id client_secret company_id < <($PY -c "
-from breezeway_sim import REGIONS, Simulator
-print(*Simulator.credentials_for('$region'), REGIONS['$region'])")
+from breezeway_sim.regions import REGIONS, credentials_for
+print(*credentials_for('$region'), REGIONS['$region'])")
   TAP_BREEZEWAY_REGION_CODE=$region TAP_BREEZEWAY_COMPANY_ID=$company_id \
   TAP_BREEZEWAY_CLIENT_ID=$client_id TAP_BREEZEWAY_CLIENT_SECRET=$client_secret \
     $MELTANO run --state-id-suffix "$region" tap-breezeway target-breezeway-postgres \
