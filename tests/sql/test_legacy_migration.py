@@ -223,3 +223,22 @@ def test_a_run_that_does_not_reconcile_commits_nothing(legacy, monkeypatch):
     with pytest.raises(cli.ValidationFailed, match="nashville/properties"):
         migrate_legacy(legacy.engine, legacy.schema, "incomplete")
     assert legacy.query("SELECT count(*) FROM properties")[0][0] == 0
+
+
+def test_rollback_script_leaves_only_the_legacy_tables(legacy, execute):
+    migrate_legacy(legacy.engine, legacy.schema, "before-rollback")
+    execute("CREATE TABLE listings (listing_id text)")
+
+    execute((legacy_dir() / "rollback_v2.sql").read_text())
+
+    left = legacy.query(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = to_regnamespace(:schema)"
+        " AND c.relkind IN ('r', 'v') ORDER BY 1", schema=legacy.schema)
+    assert [row.relname for row in left] == [
+        "breezeaway_properties_gw", "breezeaway_reservations_gw", "breezeaway_tasks_gw",
+        "listings"]
+    functions = legacy.query(
+        "SELECT count(*) FROM pg_proc WHERE pronamespace = to_regnamespace(:schema)",
+        schema=legacy.schema)
+    assert functions[0][0] == 0
+    assert all(row.ok for row in migrate_legacy(legacy.engine, legacy.schema, "again"))

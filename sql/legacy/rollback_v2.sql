@@ -1,0 +1,13 @@
+-- Rollback without a restore: drop everything schema v2 created in the schema, keep the
+-- legacy tables (the legacy migration only reads them) and the Guesty listings table.
+-- The cube/earthdistance extensions stay in schema public: other schemas may use them.
+--
+--   PGOPTIONS='-c search_path=api_integrations,public' psql "$DB" -v ON_ERROR_STOP=1 \
+--       --single-transaction -f sql/legacy/rollback_v2.sql
+DROP VIEW IF EXISTS v_guesty_linked_properties, v_sync_status, v_region_stats,
+    v_orphaned_tasks, v_orphaned_reservations, v_properties_without_photos;
+DROP TABLE IF EXISTS task_supplies, task_costs, task_photos, task_assignments, tasks,
+    reservation_guests, reservations, property_photos, properties, people, sync_runs,
+    load_rejects, regions, schema_migrations, schema_repeatables;
+DROP FUNCTION IF EXISTS properties_within_km(numeric, numeric, numeric), install_gis(),
+    property_earth_point(numeric, numeric), bigint_or_null(text);
