@@ -280,6 +280,9 @@ class BreezewayAuthenticator(APIAuthenticatorBase):
         if not isinstance(payload, dict):
             return "unexpected body"
         parts = [str(payload.get(key)) for key in ("error", "description") if payload.get(key)]
+        details = payload.get("details")
+        if isinstance(details, dict) and details.get("message"):
+            parts.append(str(details["message"]))
         return self._scrub("; ".join(parts) or "no error message")
 
     def _scrub(self, text: str) -> str:

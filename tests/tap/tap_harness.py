@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from breezeway_sim import Simulator
+from tap_breezeway.streams import STREAM_TYPES
 from tap_breezeway.tap import TapBreezeway
 
 #: (child stream, parent stream, array in the API object, child id key in the API item)
@@ -88,6 +89,13 @@ def run_tap(
 def queries_of(sim: Simulator, path_suffix: str) -> list[dict[str, str]]:
     """Query parameters of the logged data calls whose path ends with `path_suffix`."""
     return [query for _, path, query, _ in sim.requests_log if path.endswith(path_suffix)]
+
+
+def ids_by_stream(output: TapOutput) -> dict[str, set[tuple]]:
+    """Each stream's primary-key tuples, to compare two runs record for record."""
+    keys = {stream_type.name: stream_type.primary_keys for stream_type in STREAM_TYPES}
+    return {stream: {tuple(row[key] for key in keys[stream]) for row in rows}
+            for stream, rows in output.records.items()}
 
 
 # -- expectations from the simulator's data ---------------------------------------------------
