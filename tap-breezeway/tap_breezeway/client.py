@@ -317,11 +317,15 @@ class IncrementalStream(BreezewayStream):
 
     _saw_record_without_rk = False
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        record = super().post_process(row, context)
-        if record is not None and record.get(str(self.replication_key)) is None:
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """A record without updated_at cannot move the bookmark; `finish_run` then sets it.
+
+        (The SDK would log a warning per such record: one per reservation in some accounts.)
+        """
+        if latest_record.get(str(self.replication_key)) is None:
             self._saw_record_without_rk = True
-        return record
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
 
 class NestedChildStream(Stream):
