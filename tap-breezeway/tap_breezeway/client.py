@@ -286,10 +286,14 @@ class IncrementalStream(BreezewayStream):
         return [{"region_code": self.region_code}]
 
     def starting_moment(self, context: Context | None) -> datetime:
-        """Bookmark, else start_date, else the documented default history start."""
+        """The bookmark, or start_date on a first run (start_date has a default).
+
+        Both reservations and tasks must always send a date filter: without one the API
+        hides history (reservations) or finished tasks.
+        """
         moment = self.get_starting_timestamp(context)
         if moment is None:
-            return datetime.fromisoformat(self.config["start_date"]).replace(tzinfo=UTC)
+            raise ValueError(f"'{self.name}' needs start_date or a bookmark to filter on")
         return moment
 
     def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
@@ -317,7 +321,9 @@ class IncrementalStream(BreezewayStream):
 
     _saw_record_without_rk = False
 
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
         """A record without updated_at cannot move the bookmark; `finish_run` then sets it.
 
         (The SDK would log a warning per such record: one per reservation in some accounts.)
