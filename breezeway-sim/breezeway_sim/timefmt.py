@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 def render(moment: datetime, naive: bool) -> str:
     """An API datetime string, naive or with `+00:00`, to the second."""
-    utc = moment.astimezone(UTC)
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     if naive:
         return utc.replace(tzinfo=None).isoformat(timespec="seconds")
     return utc.isoformat(timespec="seconds")
