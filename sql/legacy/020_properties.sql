@@ -20,7 +20,7 @@ SELECT l.id AS legacy_id,
 
 UPDATE legacy_property lp SET reason = CASE
     WHEN NOT EXISTS (SELECT 1 FROM regions r WHERE r.region_code = lp.region_code)
-        THEN format('missing_parent: region_code %L is not a known region', lp.region_code)
+        THEN format('orphan: region_code %L is not a known region', lp.region_code)
     WHEN lp.property_id IS NULL
         THEN format('bad_value: property_id %L is not an integer id', lp.raw_property_id)
     WHEN NOT pg_temp.absent(lp.raw_latitude) AND lp.latitude IS NULL

@@ -1,5 +1,5 @@
 -- Legacy reservations → reservations (+ their one flattened guest → reservation_guests).
--- A reservation whose property is not loaded is an orphan: rejected with missing_parent,
+-- A reservation whose property is not loaded is an orphan: rejected with reason orphan,
 -- saying whether the property's own legacy row was rejected or never existed.
 
 CREATE TEMP TABLE legacy_reservation ON COMMIT DROP AS
@@ -22,13 +22,13 @@ UPDATE legacy_reservation lr SET property_pk = p.id
 
 UPDATE legacy_reservation lr SET reason = CASE
     WHEN NOT EXISTS (SELECT 1 FROM regions r WHERE r.region_code = lr.region_code)
-        THEN format('missing_parent: region_code %L is not a known region', lr.region_code)
+        THEN format('orphan: region_code %L is not a known region', lr.region_code)
     WHEN lr.reservation_id IS NULL
         THEN format('bad_value: reservation_id %L is not an integer id', lr.record ->> 'reservation_id')
     WHEN lr.property_id IS NULL
         THEN format('bad_value: property_id %L is not an integer id', lr.record ->> 'property_id')
     WHEN lr.property_pk IS NULL
-        THEN format('missing_parent: property %s is not loaded in region %s (%s)',
+        THEN format('orphan: property %s is not loaded in region %s (%s)',
                     lr.property_id, lr.region_code,
                     CASE WHEN EXISTS (SELECT 1 FROM legacy_property lp
                                        WHERE lp.property_id = lr.property_id

@@ -1,5 +1,5 @@
 -- Legacy tasks → tasks. A task whose home (property) is not loaded is an orphan and is
--- rejected with missing_parent. An unknown linked reservation is not an error: the task
+-- rejected with reason orphan. An unknown linked reservation is not an error: the task
 -- loads with reservation_pk NULL (v_orphaned_tasks lists it as reservation_unknown).
 
 CREATE TEMP TABLE legacy_task ON COMMIT DROP AS
@@ -23,13 +23,13 @@ UPDATE legacy_task lt SET property_pk = p.id
 
 UPDATE legacy_task lt SET reason = CASE
     WHEN NOT EXISTS (SELECT 1 FROM regions r WHERE r.region_code = lt.region_code)
-        THEN format('missing_parent: region_code %L is not a known region', lt.region_code)
+        THEN format('orphan: region_code %L is not a known region', lt.region_code)
     WHEN lt.task_id IS NULL
         THEN format('bad_value: task_id %L is not an integer id', lt.record ->> 'task_id')
     WHEN lt.home_id IS NULL
         THEN format('bad_value: home_id %L is not an integer id', lt.record ->> 'home_id')
     WHEN lt.property_pk IS NULL
-        THEN format('missing_parent: home (property) %s is not loaded in region %s (%s)',
+        THEN format('orphan: home (property) %s is not loaded in region %s (%s)',
                     lt.home_id, lt.region_code,
                     CASE WHEN EXISTS (SELECT 1 FROM legacy_property lp
                                        WHERE lp.property_id = lt.home_id

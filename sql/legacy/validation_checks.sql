@@ -66,7 +66,7 @@ WITH open_legacy_rejects AS (
            count(*) FILTER (WHERE loaded) AS loaded,
            count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
            count(*) FILTER (WHERE reason LIKE 'duplicate%') AS duplicates,
-           count(*) FILTER (WHERE reason LIKE 'missing\_parent%') AS orphans,
+           count(*) FILTER (WHERE reason LIKE 'orphan:%') AS orphans,
            count(*) FILTER (WHERE reason LIKE 'bad\_value%') AS failed_casts
       FROM (SELECT * FROM checked_rows UNION ALL SELECT * FROM checked_photos) rows
      GROUP BY stream, region_code

@@ -59,7 +59,7 @@ EXPECTED_REJECTS = {
     ("legacy_properties", "102"): "bad_value: latitude 'abc' is not a number",
     ("legacy_properties", "x103"): "bad_value: property_id 'x103' is not an integer id",
     ("legacy_properties", "106"): "bad_value: latitude 91 is outside -90..90",
-    ("legacy_properties", "301"): "missing_parent: region_code 'atlantis' is not a known region",
+    ("legacy_properties", "301"): "orphan: region_code 'atlantis' is not a known region",
     ("legacy_properties", "0107"): "duplicate: property 107 in region nashville",
     ("legacy_property_photos", "104"): "bad_value: photo strings split into different lengths "
                                        "(id 2, url 3,",
@@ -67,17 +67,17 @@ EXPECTED_REJECTS = {
                                        "(id 3, url 2,",
     ("legacy_property_photos", "108"): "bad_value: more than one default photo",
     ("legacy_reservations", "1001"): "duplicate: reservation 1001 in region nashville",
-    ("legacy_reservations", "1002"): "missing_parent: property 102 is not loaded in region "
+    ("legacy_reservations", "1002"): "orphan: property 102 is not loaded in region "
                                      "nashville (its legacy row was rejected)",
-    ("legacy_reservations", "1003"): "missing_parent: property 999 is not loaded in region "
+    ("legacy_reservations", "1003"): "orphan: property 999 is not loaded in region "
                                      "nashville (absent from the legacy properties)",
     ("legacy_reservations", "bad"): "bad_value: reservation_id 'bad' is not an integer id",
     ("legacy_reservations", "1005"): "bad_value: checkin_date '2026-02-30' is not a date",
     ("legacy_reservations", "1006"): "bad_value: checkin_date 2026-12-09 is after checkout_date",
-    ("legacy_tasks", "5003"): "missing_parent: home (property) 102 is not loaded",
+    ("legacy_tasks", "5003"): "orphan: home (property) 102 is not loaded",
     ("legacy_tasks", "5004"): "bad_value: home_id 'abc' is not an integer id",
     ("legacy_tasks", "5005"): "bad_value: created_at 'yesterday' is not a timestamp",
-    ("legacy_tasks", "5007"): "missing_parent: home (property) 888 is not loaded",
+    ("legacy_tasks", "5007"): "orphan: home (property) 888 is not loaded",
 }
 
 

@@ -53,13 +53,15 @@ def world(insert) -> dict[str, int]:
                       natural_key=json.dumps(key), reason=reason, record=json.dumps(record),
                       **extra)
 
-    ids["rej_res"] = reject("reservations", {"id": 555}, "missing_parent: property 77",
+    ids["rej_res"] = reject("reservations", {"id": 555},
+                            "orphan: parent properties id=77 is neither in the database nor "
+                            "loadable in this load unit",
                             {"id": 555, "property_id": 77})
-    reject("reservations", {"id": 556}, "missing_parent: property 78",
+    reject("reservations", {"id": 556}, "orphan: parent properties id=78",
            {"id": 556, "property_id": 78}, resolved_at=DELETED)
     reject("reservations", {"id": 557}, "bad_value: checkin after checkout",
            {"id": 557, "property_id": 1})
-    ids["rej_task"] = reject("tasks", {"id": 777}, "missing_parent: property 88",
+    ids["rej_task"] = reject("tasks", {"id": 777}, "orphan: parent properties id=88",
                              {"id": 777, "home_id": 88})
 
     insert("sync_runs", run_id="a", region_code="nashville", stream="properties",
