@@ -1,0 +1,135 @@
+"""The anchor for the tap: a plain `requests` loop over the same pages, writing JSON lines.
+
+It asks for exactly what the tap asks for (same endpoints, filters, page size) and writes one
+line per API object and per nested child, so its record count must equal the tap's. No SDK,
+no retries, no schema: what is left is HTTP, JSON decoding and writing — the floor of the
+tap's per-record cost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+DATA_PREFIX = "/public/inventory/v1"
+#: parent list -> its nested arrays (docs/streams.md: children come from these arrays).
+NESTED = {
+    "properties": ("photos",),
+    "reservations": ("guests",),
+    "tasks": ("assignments", "photos", "costs", "supplies"),
+}
+
+
+@dataclass
+class LoopResult:
+    records: Counter[str] = field(default_factory=Counter)
+    calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.records.values())
+
+
+class PlainLoop:
+    """One region's full sync with nothing but `requests` and `json`."""
+
+    def __init__(self, config: dict[str, Any], page_size: int, out: TextIO) -> None:
+        self.config, self.page_size, self.out = config, page_size, out
+        self.session = requests.Session()
+        self.result = LoopResult()
+        self.base = f"{config['api_url']}{DATA_PREFIX}"
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        params = {**params, "company_id": self.config["company_id"]}
+        response = self.session.get(f"{self.base}{path}", params=params, timeout=60)
+        response.raise_for_status()
+        self.result.calls += 1
+        return response.json()
+
+    def _login(self) -> None:
+        response = self.session.post(
+            f"{self.config['api_url']}/public/auth/v1/",
+            json={"client_id": self.config["client_id"],
+                  "client_secret": self.config["client_secret"]},
+            timeout=60,
+        )
+        response.raise_for_status()
+        token = response.json().get("access_token")
+        if not token:
+            raise RuntimeError(f"simulator refused the bench credentials: {response.text[:200]}")
+        self.session.headers["Authorization"] = f"JWT {token}"
+        self.result.calls += 1
+
+    def _pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        page, total_pages = 1, 1
+        while page <= total_pages:
+            body = self._get(path, {**params, "limit": self.page_size, "page": page})
+            objects += body["results"]
+            total_pages = body["total_pages"]
+            page += 1
+        return objects
+
+    def _write(self, stream: str, objects: list[dict[str, Any]]) -> None:
+        region = self.config["region_code"]
+        for obj in objects:
+            self.out.write(json.dumps({"stream": stream, "region_code": region, **obj}) + "\n")
+            self.result.records[stream] += 1
+            for array in NESTED.get(stream, ()):
+                for position, child in enumerate(obj.get(array) or ()):
+                    line = {"stream": f"{stream}.{array}", "parent_id": obj["id"],
+                            "position": position, "region_code": region, **child}
+                    self.out.write(json.dumps(line) + "\n")
+                    self.result.records[f"{stream}.{array}"] += 1
+
+    def run(self) -> LoopResult:
+        started = time.perf_counter()
+        self._login()
+        asc = {"sort_by": "created_at", "sort_order": "asc"}
+        start = self.config["start_date"]
+        properties = self._pages("/property", asc)
+        self._write("properties", properties)
+        self._write("reservations", self._pages("/reservation", {**asc, "updated_at_ge": start}))
+        first = (datetime.fromisoformat(start) - timedelta(days=1)).date()
+        last = datetime.now(UTC).date() + timedelta(days=1)
+        for prop in properties:
+            tasks = self._pages("/task/", {"home_id": prop["id"], "updated_at": f"{first},{last}"})
+            self._write("tasks", tasks)
+        self._write("people", self._get("/people", {}))
+        self._write("companies", self._get("/companies", {}))
+        self.result.seconds = time.perf_counter() - started
+        return self.result
+
+
+def run_plain_loop(configs: list[dict[str, Any]], page_size: int, out_path: Path) -> LoopResult:
+    """All regions one after another into one JSON-lines file; totals over all regions."""
+    total = LoopResult()
+    with out_path.open("w", encoding="utf-8") as out:
+        for config in configs:
+            result = PlainLoop(config, page_size, out).run()
+            total.records.update(result.records)
+            total.calls += result.calls
+            total.seconds += result.seconds
+    return total
+
+
+def minimum_calls(page_size: int, properties: int, reservations: int,
+                  tasks_per_property: list[int], people_and_companies: int = 2) -> int:
+    """Fewest calls a full or incremental sync can make: one token call, every page of
+    properties and reservations (at least one call even when empty), one task call per
+    property (the API requires `home_id`; more pages only when a property has more tasks
+    than a page holds), and one call each for the bare lists (people, companies)."""
+    def pages(count: int) -> int:
+        return max(1, math.ceil(count / page_size))
+
+    task_calls = sum(pages(count) for count in tasks_per_property)
+    return 1 + pages(properties) + pages(reservations) + task_calls + people_and_companies
