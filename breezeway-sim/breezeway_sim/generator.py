@@ -259,6 +259,7 @@ class RegionBuilder:
         self._build_people()
         self._build_supplies()
         self.groups = groups = self._build_groups()
+        self.vip_tag = {"id": data.new_id("tag"), "name": "VIP", "company_id": data.company_id}
         for index in range(self.property_count):
             prop = self._property(index, groups)
             data.properties.append(prop)
@@ -465,9 +466,7 @@ class RegionBuilder:
             "note": self._pick((None, None, "", "Early arrival requested")),
             "status": "active" if rng.random() < 0.93 else "cancelled",
             "guests": guests,
-            "tags": [{"id": ID_STARTS["tag"], "name": "VIP", "company_id": self.data.company_id}]
-            if rng.random() < 0.1
-            else [],
+            "tags": [dict(self.vip_tag)] if rng.random() < 0.1 else [],
             "flags": [],
             "type_guest": dict(type_guest),
             "type_stay": dict(type_guest),
