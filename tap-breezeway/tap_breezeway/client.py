@@ -25,6 +25,7 @@ import msgspec
 import requests
 from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator, SinglePagePaginator
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.streams import RESTStream
@@ -80,6 +81,10 @@ class TotalPagesPaginator(PageNumberPaginator):
 
 class BreezewayStream(RESTStream):
     """A stream read from one Breezeway list endpoint."""
+
+    # Records are built by records.py from decoded JSON, so every value is already a JSON
+    # type; the SDK's per-field conformance walk cost ~40% of the tap's CPU (measured).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     #: Builds the contract record from one API object (see records.py).
     record_builder: t.ClassVar[Callable[[records.ApiObject], records.Record]]
@@ -342,6 +347,8 @@ class NestedChildStream(Stream):
     its SCHEMA sent once per run. The parent's child set is complete in every parent record,
     so a target replaces each parent's children as a set.
     """
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # see BreezewayStream
 
     #: The parent's array the records come from.
     array: t.ClassVar[str]

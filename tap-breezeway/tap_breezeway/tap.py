@@ -7,9 +7,9 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_breezeway.auth import BreezewayAuthenticator
+from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.ratelimit import RequestPacer
 from tap_breezeway.streams import STREAM_TYPES, PropertiesStream
 
@@ -27,7 +27,7 @@ class TapBreezeway(Tap):
 
     name = "tap-breezeway"
     # msgspec serialises records several times faster than the default JSON writer.
-    message_writer_class = MsgSpecWriter
+    message_writer_class = StateFlushingWriter
 
     config_jsonschema = th.PropertiesList(
         _setting("client_id", th.StringType, "Client ID",
