@@ -49,6 +49,8 @@ def strip_nul(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case, kept cheap
+        return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, (dict, list)):
         raise ConversionError(f"expected a string, got {type(value).__name__}")
     if isinstance(value, bool):

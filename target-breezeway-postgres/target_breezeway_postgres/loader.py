@@ -42,6 +42,8 @@ def stage_table(mapping: TableMapping) -> str:
 
 
 def _copy_value(value: Any) -> str:
+    if type(value) is str:
+        return value.translate(COPY_ESCAPES)
     if value is None:
         return "\\N"
     if value is True:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from target_breezeway_postgres import conversions as cv
@@ -74,6 +75,16 @@ class TableMapping:
     # A boolean column true for at most one child per parent (a partial unique index).
     one_per_parent: str | None = None
     children: list[str] = field(default_factory=list)
+
+    @cached_property
+    def plan(self) -> tuple[tuple[str, str | None, Callable | None, Callable, bool], ...]:
+        """Per column (name, field, reader, convert, required): the hot loop's view, with
+        no attribute look-ups or method calls per value."""
+        return tuple(
+            (c.name, None if callable(c.source) else (c.source or c.name),
+             c.source if callable(c.source) else None, c.convert.convert, c.required)
+            for c in self.columns
+        )
 
     @property
     def column_names(self) -> list[str]:

@@ -101,15 +101,17 @@ def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = 
 def _convert_columns(mapping: TableMapping, record: dict[str, Any]
                      ) -> tuple[dict[str, Any] | None, str | None]:
     values: dict[str, Any] = {}
-    for column in mapping.columns:
+    for name, field_name, reader, convert, required in mapping.plan:
+        raw = reader(record) if reader else record.get(field_name)
+        if raw is None:
+            if required:
+                return None, f"missing required field {name}"
+            values[name] = None
+            continue
         try:
-            value = column.convert(column.read(record))
+            values[name] = convert(raw)
         except cv.ConversionError as error:
-            field_name = column.source if isinstance(column.source, str) else column.name
-            return None, f"{field_name}: {error}"
-        if value is None and column.required:
-            return None, f"missing required field {column.name}"
-        values[column.name] = value
+            return None, f"{field_name or name}: {error}"
     for check in mapping.checks:
         reason = check(values)
         if reason:
