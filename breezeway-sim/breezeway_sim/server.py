@@ -37,16 +37,17 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(
-            self.command,
-            parts.path,
-            parse_qs(parts.query, keep_blank_values=True),
-            self.headers,
-            body,
-        )
-        status, payload, headers = self.server.simulator.handle(request)
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self.close_connection = True  # the body's end is unknown: the connection is unusable
+            self._send(400, b'{"error": "invalid Content-Length"}', {})
+            return
+        body = self.rfile.read(int(length)) if int(length) else b""
+        query = parse_qs(parts.query, keep_blank_values=True)
+        request = Request(self.command, parts.path, query, self.headers, body)
+        self._send(*self.server.simulator.handle(request))
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -67,8 +67,9 @@ class TokenIssuer:
         if len(parts) != 3:
             raise TokenError("malformed token")
         signing_input = f"{parts[0]}.{parts[1]}".encode("ascii", errors="replace")
-        expected = _b64(hmac.new(self._key, signing_input, hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, parts[2]):
+        expected = _b64(hmac.new(self._key, signing_input, hashlib.sha256).digest()).encode()
+        # bytes, not str: compare_digest raises TypeError on a non-ASCII str (header junk)
+        if not hmac.compare_digest(expected, parts[2].encode("utf-8", errors="replace")):
             raise TokenError("invalid token signature")
         payload: dict[str, Any] = json.loads(_unb64(parts[1]))
         if payload.get("type") != expected_type:

@@ -66,6 +66,11 @@ def test_bearer_missing_and_forged_tokens_get_401(simulator: Simulator) -> None:
     assert answer.json()["error"] == "invalid token"
 
 
+def test_garbage_tokens_get_401_not_a_crash(simulator: Simulator) -> None:
+    for token in ("a.b", "x.y.z", "é.é.é", "JWT"):
+        assert _properties(simulator, f"JWT {token}").status_code == 401, token
+
+
 def test_refresh_token_is_not_an_access_token(simulator: Simulator) -> None:
     refresh = _login(simulator).json()["refresh_token"]
     assert _properties(simulator, f"JWT {refresh}").status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -142,6 +143,15 @@ def test_unknown_paths_are_json_404_and_wrong_methods_405(simulator: Simulator) 
         assert answer.status_code == 404, path
         assert answer.json()["error"] == "not found"
     assert requests.get(base + "/public/auth/v1/", timeout=10).status_code == 405
+
+
+def test_a_bad_content_length_is_400(simulator: Simulator) -> None:
+    host, port = simulator.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /public/auth/v1/ HTTP/1.1\r\nHost: x\r\nContent-Length: ab\r\n\r\n"
+        )
+        assert connection.recv(200).startswith(b"HTTP/1.1 400")
 
 
 def test_counters_and_log_record_each_call(nashville: ApiClient) -> None:
