@@ -227,13 +227,14 @@ class BreezewayStream(RESTStream):
             for child in children:
                 child.start_run(open_children)
             for obj in self.fetch_objects(context):
-                if obj.get("id") in seen:
+                object_id = obj.get("id")
+                if object_id is not None and object_id in seen:
                     self.logger.info(
                         "Skipping %s id=%s: already read in this run (a page boundary "
-                        "shifted)", self.name, obj.get("id"),
+                        "shifted)", self.name, object_id,
                     )
                     continue
-                seen[obj.get("id")] = None
+                seen[object_id] = None  # an object without id goes on: the target rejects it
                 yield obj
                 for child in children:
                     child.write_children_of(obj)

@@ -207,7 +207,11 @@ class TaskSuppliesStream(NestedChildStream):
 
 
 class PeopleStream(BreezewayStream):
-    """All staff of the region, every run; a bare list (no status filter: all statuses)."""
+    """All staff of the region, every run; no status filter, so every status is listed.
+
+    Documented as a bare list, but one client pages it: `limit`/`page` are sent, and the
+    paginator stops after a bare list or follows `total_pages` of an envelope.
+    """
 
     name = "people"
     path = "/people"
@@ -215,7 +219,6 @@ class PeopleStream(BreezewayStream):
     replication_key = None
     schema = schemas.PEOPLE
     record_builder = staticmethod(records.person_record)
-    paginated = False
 
 
 class CompaniesNotAvailableError(FatalAPIError):

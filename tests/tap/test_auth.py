@@ -132,3 +132,17 @@ def test_unusable_refresh_token_falls_back_to_client_credentials(simulator: Simu
     assert simulator.counters[REFRESH] == 2
     assert simulator.counters[TOKEN] == 2
     assert property_status(simulator, auth) == 200
+
+
+def test_secrets_never_reach_logs_or_output(sim_factory: Callable, caplog):
+    # Short tokens: the run goes through 401s and refreshes, the paths most likely to leak.
+    sim = sim_factory(regions=["nashville"], auth_rate_limit=False, token_ttl_s=1)
+    caplog.set_level("DEBUG")
+    output = run_tap(sim, "nashville", max_requests_per_second=12, max_workers=2)
+    with pytest.raises(CredentialsRefusedError) as refused:
+        run_tap(sim, "nashville", client_secret="not-the-secret")
+    assert sim.counters[REFRESH] >= 1
+    text = caplog.text + json.dumps(output.messages) + str(refused.value)
+    for secret in (*sim.credentials("nashville"), "not-the-secret"):
+        assert secret not in text
+    assert "JWT " not in text and "eyJ" not in text  # no header, no token (JWTs start eyJ)

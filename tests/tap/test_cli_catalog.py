@@ -9,9 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 from breezeway_sim import Simulator
-from tap_harness import expected_counts, run_tap, tap_config
-
 from tap_breezeway.tap import TapBreezeway
+from tap_harness import expected_counts, run_tap, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-breezeway"))
 ALL_STREAMS = {"properties", "property_photos", "reservations", "reservation_guests", "tasks",
