@@ -35,6 +35,7 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
     assert _snapshot(first, "smoky") == _snapshot(again, "smoky")
     assert _snapshot(first, "austin") != _snapshot(other, "austin")
     assert first.data("austin").properties[0]["company_id"] == REGIONS["austin"]
+    assert Simulator(scale=0.001).regions == list(REGIONS), "no regions given means all eight"
 
 
 def test_scale_one_has_the_legacy_size() -> None:
