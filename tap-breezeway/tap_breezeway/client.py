@@ -347,6 +347,10 @@ class NestedChildStream(Stream):
     through the SDK's own record writer (selection, stream maps, type conformance), with
     its SCHEMA sent once per run. The parent's child set is complete in every parent record,
     so a target replaces each parent's children as a set.
+
+    No state of their own (no partitions, no bookmark): children are exactly as fresh as
+    the parent records they arrive with, so the parent's bookmark covers them and state
+    stays the same size however many parents there are.
     """
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # see BreezewayStream

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
 from breezeway_sim import Simulator
+from tap_breezeway.ratelimit import RequestPacer
 from tap_harness import (
     NESTED,
     PARENT_KEY,
@@ -128,3 +130,29 @@ def test_datetimes_are_utc_with_offset_and_hard_cases_survive(module_sim: Simula
     upstream = module_sim.data("nashville").find("property", duplicate)["photos"]
     assert len(upstream) == len(photos) + 1
     assert [p["position"] for p in photos] == list(range(len(photos)))
+
+
+def test_tasks_come_in_property_order_despite_parallel_calls(two_region_runs: dict):
+    for output, _ in two_region_runs.values():
+        order = {p["id"]: index for index, p in enumerate(output.records["properties"])}
+        homes = [order[t["home_id"]] for t in output.records["tasks"]]
+        assert homes == sorted(homes)
+
+
+def test_request_budget_spaces_calls(module_sim: Simulator):
+    module_sim.reset_counters()
+    started = time.monotonic()
+    run_tap(module_sim, "austin", max_requests_per_second=20, max_workers=4)
+    elapsed = time.monotonic() - started
+    data_calls = sum(count for call, count in module_sim.counters.items() if "/inventory/" in call)
+    assert elapsed >= (data_calls - 1) / 20
+
+
+def test_pacer_reserves_evenly_spaced_slots_across_threads():
+    now = [100.0]
+    slept: list[float] = []
+    pacer = RequestPacer(4, clock=lambda: now[0], sleep=slept.append)
+    for _ in range(3):
+        pacer.wait_turn()
+    assert slept == [0.25, 0.5]  # three calls at t, t+0.25, t+0.5 (clock not advanced)
+    assert RequestPacer(None, sleep=slept.append).wait_turn() is None and len(slept) == 2
