@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token-ttl-s", type=int, default=86_400)
     parser.add_argument("--no-auth-rate-limit", action="store_true")
     parser.add_argument("--reservation-timestamps", action="store_true")
+    parser.add_argument(
+        "--cache-responses",
+        action="store_true",
+        help="keep encoded answers of data GETs (benchmarks, demos); mutations clear them",
+    )
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--error-statuses", type=_statuses, default=DEFAULT_ERROR_STATUSES)
     parser.add_argument("--rate-limit-every", type=int, default=0)
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         regions=args.regions,
         today=args.today,
         auth_rate_limit=not args.no_auth_rate_limit,
+        response_cache=args.cache_responses,
         token_ttl_s=args.token_ttl_s,
         max_page_size=args.max_page_size,
         reservation_timestamps=args.reservation_timestamps,

@@ -7,13 +7,15 @@ with `/_sim/...` admin endpoints instead of method calls.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
-from typing import Any
+from typing import Any, TypeVar
 
 from breezeway_sim import api, timefmt
 from breezeway_sim.api import ApiError, Reply, Request
@@ -24,12 +26,27 @@ from breezeway_sim.regions import REGIONS, credentials_for, property_counts
 from breezeway_sim.server import SimulatorHTTPServer
 from breezeway_sim.tokens import TokenIssuer
 
+T = TypeVar("T")
+
 ERROR_TEXT = {
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+def _mutation(method: Callable[..., T]) -> Callable[..., T]:
+    """Mark a data mutation: cached answers are forgotten once it is done."""
+
+    @functools.wraps(method)
+    def mutate(self: Simulator, *args: Any, **kwargs: Any) -> T:
+        result = method(self, *args, **kwargs)
+        self._forget_answers()
+        return result
+
+    return mutate
+
 
 
 class Simulator:
@@ -45,6 +62,7 @@ class Simulator:
         token_ttl_s: int = 86_400,
         max_page_size: int = 250,
         reservation_timestamps: bool = False,
+        response_cache: bool = False,
         **faults: Any,
     ) -> None:
         chosen = list(REGIONS) if regions is None else list(regions)
@@ -73,6 +91,13 @@ class Simulator:
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        # Encoded answers of data GETs, for benchmarks and demos that crawl the same pages
+        # more than once; cleared by every mutation. Off by default: tests may edit the
+        # objects of sim.data() directly, which a cache would not see.
+        self._response_cache: dict[tuple[Any, ...], tuple[int, bytes, dict[str, str]]] | None = (
+            {} if response_cache else None
+        )
+        self._generation = 0  # bumped by every mutation: a reply computed before is not cached
         self.set_faults(**faults)
 
     # -- clock --
@@ -89,6 +114,7 @@ class Simulator:
         """Move the clock forward (expire tokens, lift the auth limit) without sleeping."""
         with self.lock:
             self._offset_s += seconds
+        self._forget_answers()
 
     # -- data --
     def _builder(self, region: str) -> RegionBuilder:
@@ -183,8 +209,19 @@ class Simulator:
                 if decision.status is not None:
                     return self._finish(request, route.kind, self._fault_reply(decision.status))
                 truncate = decision.truncate
+            cache_key = self._cache_key(request, route.kind)
+            cached = self._cached_answer(cache_key)
+            if cached is not None:
+                return self._finish_encoded(request, route.kind, *cached, truncate=truncate)
             with self.lock:
+                generation = self._generation
                 reply = route.handler(self, request, match)
+            if cache_key is not None and reply.status == 200:
+                encoded = (reply.status, _encode(reply.payload), reply.headers)
+                with self.lock:
+                    if generation == self._generation:
+                        self._response_cache[cache_key] = encoded
+                return self._finish_encoded(request, route.kind, *encoded, truncate=truncate)
         except ApiError as error:
             if route is None:
                 self._count(f"{request.method} {request.path}")
@@ -206,17 +243,49 @@ class Simulator:
         with self.lock:
             self._counters[key] += 1
 
+    def _cache_key(self, request: Request, kind: str) -> tuple[Any, ...] | None:
+        if self._response_cache is None or kind != "data" or request.method != "GET":
+            return None
+        query = tuple(sorted((name, tuple(values)) for name, values in request.query.items()))
+        return (request.region, request.path, query)
+
+    def _cached_answer(
+        self, key: tuple[Any, ...] | None
+    ) -> tuple[int, bytes, dict[str, str]] | None:
+        if key is None:
+            return None
+        with self.lock:
+            return self._response_cache.get(key)
+
+    def _forget_answers(self) -> None:
+        with self.lock:
+            self._generation += 1
+            if self._response_cache is not None:
+                self._response_cache.clear()
+
     def _finish(
         self, request: Request, kind: str, reply: Reply, truncate: bool = False
     ) -> tuple[int, bytes, dict[str, str]]:
-        payload = json.dumps(reply.payload, ensure_ascii=False).encode("utf-8")
+        return self._finish_encoded(
+            request, kind, reply.status, _encode(reply.payload), reply.headers, truncate=truncate
+        )
+
+    def _finish_encoded(
+        self,
+        request: Request,
+        kind: str,
+        status: int,
+        payload: bytes,
+        headers: dict[str, str],
+        truncate: bool = False,
+    ) -> tuple[int, bytes, dict[str, str]]:
         if truncate:
             payload = payload[: len(payload) // 2]
         if kind != "admin":
             query = {name: values[-1] for name, values in request.query.items()}
             with self.lock:
-                self.requests_log.append((request.method, request.path, query, reply.status))
-        return reply.status, payload, reply.headers
+                self.requests_log.append((request.method, request.path, query, status))
+        return status, payload, headers
 
     # -- server --
     def start(self, port: int = 0) -> str:
@@ -253,6 +322,7 @@ class Simulator:
     def _now_stamp(self) -> str:
         return timefmt.render(self.clock_now(), naive=False)
 
+    @_mutation
     def touch_reservation(self, region: str, reservation_id: int) -> ApiObject:
         with self.lock:
             data = self.data(region)
@@ -263,12 +333,14 @@ class Simulator:
                 reservation["updated_at"] = timefmt.render(now, naive=False)
             return reservation
 
+    @_mutation
     def touch_task(self, region: str, task_id: int) -> ApiObject:
         with self.lock:
             task = self.data(region).find("task", task_id)
             task["updated_at"] = self._now_stamp()
             return task
 
+    @_mutation
     def _touch_property(self, region: str, property_id: int) -> ApiObject:
         with self.lock:
             data = self.data(region)
@@ -276,26 +348,31 @@ class Simulator:
             data.hidden_times[("property", property_id)].touch(self.clock_now())
             return prop
 
+    @_mutation
     def add_property(self, region: str) -> ApiObject:
         with self.lock:
             return self._builder(region).new_property(self.clock_now())
 
+    @_mutation
     def add_reservation(self, region: str, property_id: int) -> ApiObject:
         with self.lock:
             prop = self.data(region).find("property", property_id)
             return self._builder(region).new_reservation(prop, self.clock_now())
 
+    @_mutation
     def add_task(self, region: str, property_id: int) -> ApiObject:
         with self.lock:
             prop = self.data(region).find("property", property_id)
             return self._builder(region).new_task(prop, self.clock_now())
 
+    @_mutation
     def delete_property(self, region: str, property_id: int) -> None:
         """Gone from /property (the API has no tombstones); its tasks and reservations stay."""
         with self.lock:
             data = self.data(region)
             data.properties.remove(data.find("property", property_id))
 
+    @_mutation
     def delete_task(self, region: str, task_id: int) -> None:
         """Gone from lists; GET /task/{id} answers 404, as upstream after a deletion."""
         with self.lock:
@@ -303,6 +380,7 @@ class Simulator:
             data.tasks.remove(data.find("task", task_id))
             data.reindex()
 
+    @_mutation
     def shrink_array(
         self, region: str, kind: str, object_id: int, field: str, keep: int
     ) -> ApiObject:
@@ -320,3 +398,7 @@ class Simulator:
                 raise ValueError(f"{kind} {object_id} has no array field {field!r}")
             obj[field] = obj[field][:keep]
             return touch[kind](region, object_id)
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -127,3 +127,30 @@ def test_mutations_reject_unknown_targets(simulator: Simulator) -> None:
         simulator.shrink_array("nashville", "property", prop["id"], "name", 0)
     with pytest.raises(ValueError, match="not simulated"):
         simulator.add_property("mammoth")
+
+
+def test_response_cache_serves_same_bytes_and_forgets_on_mutation(sim_factory):
+    import requests
+
+    sim = sim_factory(regions=["nashville"], auth_rate_limit=False, response_cache=True)
+    client_id, client_secret = sim.credentials("nashville")
+    token = requests.post(
+        f"{sim.base_url}/public/auth/v1/",
+        json={"client_id": client_id, "client_secret": client_secret},
+        timeout=10,
+    ).json()["access_token"]
+    session = requests.Session()
+    session.headers["Authorization"] = f"JWT {token}"
+    task = sim.data("nashville").tasks[0]
+    url = f"{sim.base_url}/public/inventory/v1/task/"
+    params = {"home_id": task["home_id"], "updated_at": "2000-01-01,2100-01-01"}
+
+    first = session.get(url, params=params, timeout=10)
+    again = session.get(url, params=params, timeout=10)
+    assert again.content == first.content
+    assert sim.counters["GET /public/inventory/v1/task/"] == 2  # cached answers still count
+
+    sim.shrink_array("nashville", "task", task["id"], "photos", 0)
+    after = session.get(url, params=params, timeout=10).json()["results"]
+    changed = next(item for item in after if item["id"] == task["id"])
+    assert changed["photos"] == []
