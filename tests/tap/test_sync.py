@@ -156,3 +156,15 @@ def test_pacer_reserves_evenly_spaced_slots_across_threads():
         pacer.wait_turn()
     assert slept == [0.25, 0.5]  # three calls at t, t+0.25, t+0.5 (clock not advanced)
     assert RequestPacer(None, sleep=slept.append).wait_turn() is None and len(slept) == 2
+
+
+def test_task_calls_overlap_under_latency(sim_factory):
+    """At 300 ms per call, a sequential tap needs at least (all calls x 300 ms)."""
+    sim = sim_factory(regions=["nashville"], auth_rate_limit=False, latency_ms=300)
+    started = time.monotonic()
+    output = run_tap(sim, "nashville", max_workers=8)
+    elapsed = time.monotonic() - started
+    calls = sum(sim.counters.values())
+    assert output.counts() == expected_counts(sim, "nashville")
+    assert calls >= 20
+    assert elapsed < 0.75 * calls * 0.3  # sequential would take >= calls * 0.3 s
