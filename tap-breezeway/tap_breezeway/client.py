@@ -165,8 +165,10 @@ class BreezewayStream(RESTStream):
         )
 
     def _where(self, response: requests.Response) -> str:
-        path = urlsplit(response.url or "").path
-        return f"GET {path} (stream '{self.name}', region '{self.region_code}')"
+        """The call, with its query (ids, filters, page: no secret travels in a query)."""
+        url = urlsplit(response.url or "")
+        query = f"?{url.query}" if url.query else ""
+        return f"GET {url.path}{query} (stream '{self.name}', region '{self.region_code}')"
 
     # -- retries ----------------------------------------------------------------------
     def backoff_max_tries(self) -> int:
@@ -208,7 +210,8 @@ class BreezewayStream(RESTStream):
             return body["results"]
         raise FatalAPIError(
             f"Unexpected response shape for {self._where(response)}: expected a list or a "
-            f"paginated envelope with `results`, got {type(body).__name__}"
+            f"paginated envelope with `results`, got {type(body).__name__} "
+            f"({_api_error_text(response)})"
         )
 
     def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
