@@ -4,10 +4,10 @@ Meltano gets its own system directory under bench/out (plugin venvs, one SQLite 
 database per region so parallel runs do not lock each other) and a fresh state id per bench
 run, so the team's `.meltano` is never touched and every run is a full sync.
 
-Each region also gets its own run directory: parallel `meltano run`s of one project share
-`.meltano/run/tap-breezeway/tap.properties.json` (the discovered catalog) and one run reads
-the file while another rewrites it ("Invalid catalog"). The plugin venvs are shared through
-symlinks, as an orchestrator would share one installation.
+Each region runs its job, `meltano --environment <region> run breezeway-sync-<region>`
+(extractor `tap-breezeway--<region>`, see docs/scaling.md: one extractor name shared by
+parallel runs breaks their catalog file). Each region gets its own SQLite system database so
+eight writers do not queue on one SQLite lock; production would share a PostgreSQL one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from breezeway_sim.regions import credentials_for
+from breezeway_sim.regions import REGIONS, credentials_for
 
 PROJECT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
@@ -71,6 +71,7 @@ def meltano_env(sys_dir: Path, database_url: str, api_url: str,
         "MELTANO_CLI_DISABLE_VERSION_CHECK": "1",
         "BREEZEWAY_DATABASE_URL": database_url,
         "TAP_BREEZEWAY_API_URL": api_url,
+        **{f"TAP_BREEZEWAY__{region.upper()}_API_URL": api_url for region in REGIONS},
     })
     return env
 
@@ -88,27 +89,16 @@ def install_plugins(sys_dir: Path, log: Path) -> None:
                            stdout=out, stderr=subprocess.STDOUT, check=True)
 
 
-def region_sys_dir(shared: Path, region: str) -> Path:
-    """`<shared>/regions/<region>`, its plugin folders linked to the shared venvs."""
-    own = shared / "regions" / region
-    own.mkdir(parents=True, exist_ok=True)
-    for folder in ("extractors", "loaders"):
-        link = own / folder
-        if not link.exists():
-            link.symlink_to(shared / folder, target_is_directory=True)
-    return own
-
-
 def _run_region(region: str, env: dict[str, str], suffix: str, log: Path,
                 timings: dict[str, RegionTiming], errors: dict[str, str]) -> None:
     client_id, client_secret = credentials_for(region)
     key = region.upper()
-    own = region_sys_dir(Path(env["MELTANO_SYS_DIR_ROOT"]), region)
+    sys_dir = Path(env["MELTANO_SYS_DIR_ROOT"])
     env = {**env, f"BREEZEWAY_{key}_CLIENT_ID": client_id,
            f"BREEZEWAY_{key}_CLIENT_SECRET": client_secret,
-           "MELTANO_SYS_DIR_ROOT": str(own),
-           "MELTANO_DATABASE_URI": f"sqlite:///{own / 'meltano.db'}"}
-    command = [MELTANO, "--environment", region, "run", "--state-id-suffix", suffix, TAP, TARGET]
+           "MELTANO_DATABASE_URI": f"sqlite:///{sys_dir / f'system-{region}.db'}"}
+    command = [MELTANO, "--environment", region, "run", "--state-id-suffix", suffix,
+               f"breezeway-sync-{region}"]
     started = time.perf_counter()
     first: float | None = None
     last_tap = last_target = 0.0
@@ -120,7 +110,7 @@ def _run_region(region: str, env: dict[str, str], suffix: str, log: Path,
             now = time.perf_counter() - started
             out.write(f"{now:9.3f} {line}")
             match = LOGGER_NAME.search(line)
-            if match and match[1] == TAP:
+            if match and match[1].startswith(TAP):
                 last_tap = now
                 if first is None and "Beginning sync" in line:
                     first = now

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import requests
+
+from bench.procs import run_measured
 
 DATA_PREFIX = "/public/inventory/v1"
 #: parent list -> its nested arrays (docs/streams.md: children come from these arrays).
@@ -33,6 +35,7 @@ class LoopResult:
     records: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     @property
     def total(self) -> int:
@@ -92,7 +95,6 @@ class PlainLoop:
                     self.result.records[f"{stream}.{array}"] += 1
 
     def run(self) -> LoopResult:
-        started = time.perf_counter()
         self._login()
         asc = {"sort_by": "created_at", "sort_order": "asc"}
         start = self.config["start_date"]
@@ -106,20 +108,36 @@ class PlainLoop:
             self._write("tasks", tasks)
         self._write("people", self._get("/people", {}))
         self._write("companies", self._get("/companies", {}))
-        self.result.seconds = time.perf_counter() - started
         return self.result
 
 
-def run_plain_loop(configs: list[dict[str, Any]], page_size: int, out_path: Path) -> LoopResult:
-    """All regions one after another into one JSON-lines file; totals over all regions."""
-    total = LoopResult()
-    with out_path.open("w", encoding="utf-8") as out:
-        for config in configs:
-            result = PlainLoop(config, page_size, out).run()
-            total.records.update(result.records)
-            total.calls += result.calls
-            total.seconds += result.seconds
-    return total
+def run_plain_loop(config: dict[str, Any], page_size: int, out_path: Path,
+                   work: Path) -> LoopResult:
+    """One region in its own process, like the tap: start-up counts on both sides."""
+    config_path = work / f"plain-{config['region_code']}.json"
+    config_path.write_text(json.dumps(config))
+    counts_path = out_path.with_suffix(".counts.json")
+    measured = run_measured(
+        [sys.executable, "-m", "bench.plain_loop", str(config_path), str(page_size),
+         str(out_path), str(counts_path)],
+        stderr_path=out_path.with_suffix(".log"), cwd=Path(__file__).resolve().parents[1],
+    )
+    counts = json.loads(counts_path.read_text())
+    return LoopResult(Counter(counts["records"]), counts["calls"], measured.seconds,
+                      measured.cpu_seconds)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.plain_loop CONFIG PAGE_SIZE OUT.jsonl COUNTS.json`"""
+    config = json.loads(Path(argv[0]).read_text())
+    with Path(argv[2]).open("w", encoding="utf-8") as out:
+        result = PlainLoop(config, int(argv[1]), out).run()
+    Path(argv[3]).write_text(json.dumps({"records": result.records, "calls": result.calls}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
 
 
 def minimum_calls(page_size: int, properties: int, reservations: int,

@@ -19,6 +19,8 @@ from typing import IO
 class Measured:
     seconds: float
     peak_rss_mb: float
+    #: User + system CPU of the process itself: what it costs, whoever else is slow.
+    cpu_seconds: float = 0.0
 
 
 class ProcessFailedError(RuntimeError):
@@ -50,4 +52,4 @@ def run_measured(
             f"stderr ({stderr_path}) ends with:\n{tail}"
         )
     # Linux reports ru_maxrss in KiB.
-    return Measured(seconds, usage.ru_maxrss / 1024)
+    return Measured(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)

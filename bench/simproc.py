@@ -31,8 +31,10 @@ def free_port() -> int:
 class SimulatorProcess:
     """`python -m breezeway_sim` on 127.0.0.1, plus its `/_sim` admin endpoints."""
 
-    def __init__(self, scale: float, log_path: Path, latency_ms: int = 0, seed: int = 7) -> None:
+    def __init__(self, scale: float, log_path: Path, latency_ms: int = 0, seed: int = 7,
+                 cache_responses: bool = True) -> None:
         self.scale, self.seed, self.latency_ms = scale, seed, latency_ms
+        self.cache_responses = cache_responses
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -48,6 +50,10 @@ class SimulatorProcess:
             # 1-call-per-minute token limit would only add sleeps to the measurement.
             "--no-auth-rate-limit",
         ]
+        if self.cache_responses:
+            # Answers encoded once and replayed: the measured side is the client, not the
+            # simulator's filtering and sorting (the bench warms the cache first).
+            command.append("--cache-responses")
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_TIMEOUT_S

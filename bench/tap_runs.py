@@ -55,6 +55,7 @@ def summarize(path: Path) -> SingerSummary:
 class TapRun:
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
     calls: dict[str, int]
     summary: SingerSummary
 
@@ -78,7 +79,8 @@ def run_tap(
     sim.reset_counters()
     with output.open("wb") as out:
         measured = run_measured(command, stdout=out, stderr_path=output.with_suffix(".log"))
-    return TapRun(measured.seconds, measured.peak_rss_mb, sim.counters(), summarize(output))
+    return TapRun(measured.seconds, measured.peak_rss_mb, measured.cpu_seconds, sim.counters(),
+                  summarize(output))
 
 
 def concatenate(parts: list[Path], target: Path) -> None:
