@@ -204,6 +204,14 @@ def test_tap_into_target_jsonl_and_meltanolabs_target_postgres(
                     f'SELECT count(*) FROM "{schema}"."{stream}"')).scalar_one()
                 for stream in expected}
     assert rows == expected
+    # meltano.yml gives target-postgres a stream map stripping NUL (text cannot hold it).
+    nul_task = sim.hard_cases("austin")["nul_char_in_text"][0]
+    raw = sim.data("austin").find("task", nul_task)["description"]
+    with pg_engine.connect() as connection:
+        stored = connection.execute(sa.text(
+            f'SELECT description FROM "{schema}".tasks WHERE id = :id'), {"id": nul_task}
+        ).scalar_one()
+    assert "\x00" in raw and stored == raw.replace("\x00", "")
 
 
 @pytest.fixture
