@@ -4,37 +4,80 @@ The target does its own conversion instead of trusting JSON-schema validation: v
 switched off for speed (it dominates a fast target), and a schema says nothing about CHECK
 constraints or column precision anyway. Every converter either returns a Python value that
 the column surely accepts, or raises `ConversionError` with a reason fit for `load_rejects`.
+
+The load path uses `Converter.to_copy`: raw JSON value → the COPY text of the column in one
+step. It must accept and refuse exactly what `convert` does and stand for the same value
+(tests/target/test_conversions.py checks both on the same inputs); it only skips work where
+a type or shape check proves the raw value is already in its final form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+import msgspec
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 HHMMSS = re.compile(r"^(\d{1,4}):([0-5]\d):([0-5]\d(?:\.\d+)?)$")
 MONEY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z]{3,8})?\s*$")
+# Shapes whose text PostgreSQL reads exactly as Python's fromisoformat does: a value in one
+# of them (and valid) is staged as is; anything else is staged as Python's isoformat().
+ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+ISO_TIME = re.compile(r"\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?P<tz>Z|[+-]\d\d:\d\d)?")
+NULL_TEXT = "\\N"
+_JSON = msgspec.json.Encoder()
 
 
 class ConversionError(ValueError):
     """A value cannot be stored in its column; the message is the reject reason."""
 
 
+def copy_escape(text: str) -> str:
+    """COPY text format: backslash, tab, newline and carriage return are escaped."""
+    if text.isprintable() and "\\" not in text:  # the common case, one C-level scan
+        return text
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+def copy_text(value: Any) -> str:
+    """The COPY text of a converted value (the generic, slower path of `to_copy`)."""
+    if value is None:
+        return NULL_TEXT
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    return copy_escape(str(value))
+
+
 @dataclass(frozen=True)
 class Converter:
-    """A conversion function with the SQL type its output is staged as."""
+    """A conversion function with the SQL type its output is staged as, and optionally a
+    faster raw value → COPY text function (default: `copy_text(convert(value))`)."""
 
     sql_type: str
     convert: Callable[[Any], Any]
+    fast_copy: Callable[[Any], str] | None = None
 
     def __call__(self, value: Any) -> Any:
         return None if value is None else self.convert(value)
+
+    @property
+    def to_copy(self) -> Callable[[Any], str]:
+        """Raw (non-null) value → COPY text; raises `ConversionError` like `convert`."""
+        if self.fast_copy:
+            return self.fast_copy
+        convert = self.convert
+        return lambda value: copy_text(convert(value))
 
 
 def strip_nul(value: Any) -> Any:
@@ -59,16 +102,20 @@ def _text(value: Any) -> str:
 
 
 def _integer(value: Any, low: int, high: int) -> int:
+    number = value if type(value) is int else _parse_integer(value)
+    if not low <= number <= high:
+        raise ConversionError(f"integer {number} outside [{low}, {high}]")
+    return number
+
+
+def _parse_integer(value: Any) -> int:
+    """An integral float or a string of digits is an integer; a boolean is not."""
     if isinstance(value, bool):
         raise ConversionError(f"expected an integer, got boolean {value!r}")
     integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if integral or (isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)):
-        number = int(value)
-    else:
-        raise ConversionError(f"expected an integer, got {value!r}")
-    if not low <= number <= high:
-        raise ConversionError(f"integer {number} outside [{low}, {high}]")
-    return number
+        return int(value)
+    raise ConversionError(f"expected an integer, got {value!r}")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -85,23 +132,45 @@ def _decimal(value: Any) -> Decimal:
 
 def numeric(precision: int, scale: int, low: float | None = None, high: float | None = None
             ) -> Converter:
-    """NUMERIC(p, s), optionally range-checked (the CHECK constraints, e.g. latitude)."""
+    """NUMERIC(p, s), optionally range-checked (the CHECK constraints, e.g. latitude).
+
+    The value is rounded to `scale` the way PostgreSQL does (half away from zero) before
+    the checks: 9999.99 is 10000.0 in NUMERIC(5,1), an overflow that would fail the whole
+    load unit instead of one record."""
     limit = Decimal(10) ** (precision - scale)
+    step = Decimal(10) ** -scale
+    # Below this a float cannot round up to the limit: no Decimal needed.
+    safe = float(limit - step)
 
     def convert(value: Any) -> Decimal:
         number = _decimal(value)
-        if low is not None and high is not None and not low <= number <= high:
+        rounded = number.quantize(step, ROUND_HALF_UP) if abs(number) < limit else number
+        if low is not None and high is not None and not low <= rounded <= high:
             raise ConversionError(f"{number} outside [{low}, {high}]")
-        if abs(number) >= limit:
+        if abs(rounded) >= limit:
             raise ConversionError(f"{number} too large for NUMERIC({precision},{scale})")
         return number
 
-    return Converter("NUMERIC", convert)
+    def fast_copy(value: Any) -> str:
+        kind = type(value)
+        if (kind is int or kind is float) and -safe < value < safe and (
+                low is None or high is None or low <= value <= high):
+            return repr(value)
+        return copy_text(convert(value))
+
+    return Converter("NUMERIC", convert, fast_copy)
 
 
-def integer(low: int = -INT32_MAX - 1) -> Converter:
-    """INTEGER; `low=0` mirrors the `>= 0` CHECK constraints (counts, positions)."""
-    return Converter("INTEGER", lambda v: _integer(v, low, INT32_MAX))
+def integer(low: int = -INT32_MAX - 1, high: int = INT32_MAX, sql_type: str = "INTEGER"
+            ) -> Converter:
+    """INTEGER (or BIGINT); `low=0` mirrors the `>= 0` CHECK constraints (positions)."""
+
+    def fast_copy(value: Any) -> str:
+        if type(value) is int and low <= value <= high:
+            return str(value)
+        return str(_integer(value, low, high))
+
+    return Converter(sql_type, lambda v: _integer(v, low, high), fast_copy)
 
 
 def _boolean(value: Any) -> bool:
@@ -135,6 +204,28 @@ def _timestamptz(value: Any) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _boolean_copy(value: Any) -> str:
+    return "t" if _boolean(value) else "f"
+
+
+def _date_copy(value: Any) -> str:
+    parsed = _date(value)
+    return value if ISO_DATE.fullmatch(value) else parsed.isoformat()
+
+
+def _time_copy(value: Any) -> str:
+    parsed = _time(value)
+    return value if ISO_TIME.fullmatch(value) else parsed.isoformat()
+
+
+def _timestamptz_copy(value: Any) -> str:
+    parsed = _timestamptz(value)
+    match = ISO_DATETIME.fullmatch(value)
+    if not match:
+        return parsed.isoformat()
+    return value if match["tz"] else value + "+00:00"
+
+
 def _interval(value: Any) -> str:
     """`HH:MM:SS` durations (`total_time`); hours may exceed 24."""
     if not isinstance(value, str) or not HHMMSS.match(value):
@@ -143,7 +234,27 @@ def _interval(value: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(strip_nul(value), separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text. NUL is stripped (jsonb refuses `\\u0000`): found by a scan of the
+    encoded text, so values without it are encoded once and never walked in Python."""
+    try:
+        encoded = _JSON.encode(value)
+        if b"\\u0000" in encoded:
+            encoded = _JSON.encode(strip_nul(value))
+    except (TypeError, msgspec.EncodeError) as error:
+        raise ConversionError(f"not JSON-encodable: {error}") from error
+    return encoded.decode()
+
+
+def _json_copy(value: Any) -> str:
+    text = _json(value)
+    return text.replace("\\", "\\\\") if "\\" in text else text  # JSON has no raw tab/LF
+
+
+def _text_copy(value: Any) -> str:
+    return copy_escape(_text(value))
+
+
+_MONEY_NUMERIC = numeric(14, 4)
 
 
 def money_amount(value: Any) -> Decimal | None:
@@ -151,7 +262,7 @@ def money_amount(value: Any) -> Decimal | None:
     match = None if isinstance(value, bool) else MONEY.match(str(value))
     if not match:
         raise ConversionError(f"invalid money value {value!r} (want e.g. '25.00 USD')")
-    return numeric(14, 4).convert(match[1])
+    return _MONEY_NUMERIC.convert(match[1])
 
 
 def money_currency(value: Any) -> str | None:
@@ -162,15 +273,15 @@ def money_currency(value: Any) -> str | None:
     return match[2].upper() if match[2] else None
 
 
-TEXT = Converter("TEXT", _text)
-BIGINT = Converter("BIGINT", lambda v: _integer(v, -INT64_MAX - 1, INT64_MAX))
+TEXT = Converter("TEXT", _text, _text_copy)
+BIGINT = integer(-INT64_MAX - 1, INT64_MAX, "BIGINT")
 INTEGER = integer()
 NON_NEGATIVE = integer(low=0)
-BOOLEAN = Converter("BOOLEAN", _boolean)
-DATE = Converter("DATE", _date)
-TIME = Converter("TIME", _time)
-TIMESTAMPTZ = Converter("TIMESTAMPTZ", _timestamptz)
-INTERVAL = Converter("INTERVAL", _interval)
-JSONB = Converter("JSONB", _json)
+BOOLEAN = Converter("BOOLEAN", _boolean, _boolean_copy)
+DATE = Converter("DATE", _date, _date_copy)
+TIME = Converter("TIME", _time, _time_copy)
+TIMESTAMPTZ = Converter("TIMESTAMPTZ", _timestamptz, _timestamptz_copy)
+INTERVAL = Converter("INTERVAL", _interval, lambda v: copy_escape(_interval(v)))
+JSONB = Converter("JSONB", _json, _json_copy)
 MONEY_AMOUNT = Converter("NUMERIC", money_amount)
 MONEY_CURRENCY = Converter("VARCHAR(8)", money_currency)

@@ -1,10 +1,14 @@
 """Writes one load unit in one transaction, set-based, parents before children.
 
-Per stream (in `LOAD_ORDER`): COPY the converted rows into a temp table, reject orphans
+Per stream (in `LOAD_ORDER`): COPY the converted rows into a stage table, reject orphans
 (parent neither in the database nor in the unit — parents are already written), replace
-child sets of the parents present in the unit, upsert with `ON CONFLICT … DO UPDATE … WHERE`
-the row really changed, and touch `synced_at` of unchanged rows. A few statements per stream,
-never one per record. All SQL identifiers come from `mapping.py`; values are bound or COPYed.
+child sets of the parents present in the unit, and upsert (`ON CONFLICT … DO UPDATE`, which
+also sets `synced_at`; `updated_at` moves only when the row really changed). A few
+statements per stream, never one per record. All SQL identifiers come from `mapping.py`;
+values are bound or COPYed.
+
+`BackgroundWriter` runs `Loader.flush` on a second thread so that PostgreSQL writes unit N
+while Python reads and converts unit N+1.
 """
 
 # SQL here is built from identifiers declared in mapping.py, never from record data;
@@ -16,16 +20,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from target_breezeway_postgres import rejects, runs
+from target_breezeway_postgres.conversions import NULL_TEXT
 from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS, TableMapping
 from target_breezeway_postgres.units import LoadUnit, Reject, StagedRow, natural_key
 
 LOGGER = logging.getLogger("target_breezeway_postgres.loader")
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_CHUNK = 1 << 16
 
 
 @dataclass
@@ -41,42 +48,49 @@ def stage_table(mapping: TableMapping) -> str:
     return f"stage_{mapping.table}"
 
 
-def _copy_value(value: Any) -> str:
-    if type(value) is str:
-        return value.translate(COPY_ESCAPES)
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    return str(value).translate(COPY_ESCAPES)
-
-
 def _stage_columns(mapping: TableMapping) -> list[tuple[str, str]]:
+    """Stage table columns; the order is that of a row's COPY text (units.StagedRow)."""
     columns = [("_row", "INTEGER"), ("_ok", "BOOLEAN"), ("region_code", "TEXT")]
     if mapping.parent:
         columns.append(("parent_id", "BIGINT"))
     if mapping.child_key:
         key_type = "INTEGER" if mapping.child_key == "position" else "BIGINT"
         columns.append((mapping.child_key, key_type))
-    for column in mapping.columns:
-        if column.name != mapping.child_key:
-            columns.append((column.name, column.convert.sql_type))
+    for column in mapping.staged_columns:
+        columns.append((column.name, column.convert.sql_type))
     return columns
 
 
-def _stage_line(index: int, row: StagedRow, mapping: TableMapping, names: list[str]) -> str:
-    fixed: dict[str, Any] = {"_row": index, "_ok": row.values is not None,
-                             "region_code": row.region_code, "parent_id": row.parent_id}
-    if mapping.child_key:
-        fixed[mapping.child_key] = row.key[-1]
-    elif mapping.id_column:
-        fixed[mapping.id_column] = row.key[0]
-    values = row.values or {}
-    return "\t".join(
-        _copy_value(fixed[n] if n in fixed else values.get(n)) for n in names
-    ) + "\n"
+def _stage_lines(mapping: TableMapping, rows: list[StagedRow]) -> Iterator[str]:
+    """COPY lines: `_row` (index in `rows`), `_ok`, then the row's precomputed text."""
+    failed = "\t".join([NULL_TEXT] * len(mapping.staged_columns))
+    for index, row in enumerate(rows):
+        if row.data is None:
+            yield f"{index}\tf\t{row.head}\t{failed}\n"
+        else:
+            yield f"{index}\tt\t{row.head}\t{row.data}\n"
+
+
+class _CopySource(io.TextIOBase):
+    """A file for `copy_expert` that joins lines chunk by chunk (no copy of the whole
+    stream's text in memory)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        super().__init__()
+        self._lines = iter(lines)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        chunk: list[str] = []
+        length = 0
+        for line in self._lines:
+            chunk.append(line)
+            length += len(line)
+            if size is not None and 0 <= size <= length:
+                break
+        return "".join(chunk)
 
 
 class Loader:
@@ -86,13 +100,26 @@ class Loader:
         self.connection = connection
         self.schema = schema
         self.run_id = run_id
+        self._create_stage_tables()
 
-    def flush(self, unit: LoadUnit, tallies: runs.RunTallies) -> FlushResult:
-        """Write the unit and its bookkeeping atomically; roll everything back on error."""
+    def _create_stage_tables(self) -> None:
+        """One stage table per stream for the whole session, emptied at every commit:
+        cheaper than creating and dropping ten tables in every load unit."""
+        with self.connection.cursor() as cursor:
+            for mapping in LOAD_ORDER:
+                ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in _stage_columns(mapping))
+                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(mapping)} "
+                               f"({ddl}) ON COMMIT DELETE ROWS")
+        self.connection.commit()
+
+    def flush(self, unit: LoadUnit, tallies: runs.RunTallies, read: Counter[Any]
+              ) -> FlushResult:
+        """Write the unit and its bookkeeping atomically; roll everything back on error.
+        `read` is the run's count of records read when the unit was closed."""
         result = FlushResult()
         try:
             with self.connection.cursor() as cursor:
-                self._write(cursor, unit, result, tallies)
+                self._write(cursor, unit, result, tallies, read)
             self.connection.commit()
         except BaseException:
             self.connection.rollback()
@@ -100,7 +127,7 @@ class Loader:
         return result
 
     def _write(self, cursor: Any, unit: LoadUnit, result: FlushResult,
-               tallies: runs.RunTallies) -> None:
+               tallies: runs.RunTallies, read: Counter[Any]) -> None:
         _register_regions(cursor, unit)
         unit_rejects: list[Reject] = list(unit.rejects)
         superseded = _drop_superseded_refeeds(unit)
@@ -109,6 +136,7 @@ class Loader:
             _reject_in_unit_duplicates(mapping, rows)
             _stage(cursor, mapping, rows)
             unit_rejects += self._load_stream(cursor, mapping, rows, result)
+        _set_region_companies(cursor)
         _resolve_task_reservations(cursor)
         for completion in unit.completions:
             result.soft_deleted += _soft_delete_unseen(cursor, completion)
@@ -117,51 +145,47 @@ class Loader:
         rejects.resolve_keys(cursor, superseded)
         rejects.record(cursor, unit_rejects, self.run_id)
         tallies.add_flush(result.loaded, result.rejected)
-        runs.write_tallies(cursor, self.run_id, tallies)
+        runs.write_tallies(cursor, self.run_id, tallies, read)
 
     def _load_stream(self, cursor: Any, mapping: TableMapping, rows: list[StagedRow],
                      result: FlushResult) -> list[Reject]:
-        stage = stage_table(mapping)
+        if not rows:
+            # Parents of the unit may have lost all their children of this stream.
+            if mapping.child_key and mapping.parent:
+                _replace_child_sets(cursor, mapping)
+            return []
         found: list[Reject] = [_reject(mapping, r, r.reason or "") for r in rows if r.reason]
+        marked: dict[int, Reject] = {}
         if mapping.parent:
-            found += _mark(cursor, mapping, rows, _orphan_sql(mapping), _orphan_reason(mapping))
+            marked.update(_mark(cursor, mapping, rows, _orphan_sql(mapping),
+                                _orphan_reason(mapping)))
         if mapping.child_key and mapping.parent:
             _replace_child_sets(cursor, mapping)
             if mapping.one_per_parent:
-                found += _mark(cursor, mapping, rows, _second_flag_sql(mapping),
-                               f"second {mapping.one_per_parent} child of "
-                               f"{mapping.parent.source}={{parent_id}}: the database keeps "
-                               "another one for this parent")
+                marked.update(_mark(cursor, mapping, rows, _second_flag_sql(mapping),
+                                    f"second {mapping.one_per_parent} child of "
+                                    f"{mapping.parent.source}={{parent_id}}: the database "
+                                    "keeps another one for this parent"))
                 _clear_flag(cursor, mapping)
-        if not rows:
-            return found
         cursor.execute(_upsert_sql(mapping))
-        cursor.execute(_touch_sql(mapping))
-        rejected_rows = {id(r.record) for r in found}
-        for row in rows:
-            if id(row.record) not in rejected_rows:
+        for index, row in enumerate(rows):
+            if row.data is not None and index not in marked:
                 result.loaded[(row.region_code, mapping.stream)] += 1
-        cursor.execute(rejects.resolve_loaded_sql(mapping, stage), (mapping.stream,))
-        return found
+        cursor.execute(rejects.resolve_loaded_sql(mapping, stage_table(mapping)),
+                       (mapping.stream,))
+        return found + list(marked.values())
 
 
 # --- staging -------------------------------------------------------------------------------
 
 def _stage(cursor: Any, mapping: TableMapping, rows: list[StagedRow]) -> None:
-    """Temp table + COPY. Created for every stream, even empty: child-set replacement needs
-    to know that a parent in the unit has no children of that stream."""
-    columns = _stage_columns(mapping)
-    names = [name for name, _ in columns]
-    ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-    cursor.execute(f"CREATE TEMP TABLE {stage_table(mapping)} ({ddl}) ON COMMIT DROP")
+    """COPY the unit's rows of one stream into its (empty) stage table. Staged even when
+    conversion failed: child-set replacement must know such a row is still present."""
     if not rows:
         return
-    buffer = io.StringIO()
-    buffer.writelines(_stage_line(i, row, mapping, names) for i, row in enumerate(rows))
-    buffer.seek(0)
-    cursor.copy_expert(
-        f"COPY {stage_table(mapping)} ({', '.join(names)}) FROM STDIN", buffer
-    )
+    names = ", ".join(name for name, _ in _stage_columns(mapping))
+    cursor.copy_expert(f"COPY {stage_table(mapping)} ({names}) FROM STDIN",
+                       _CopySource(_stage_lines(mapping, rows)), size=COPY_CHUNK)
     cursor.execute(f"ANALYZE {stage_table(mapping)}")
 
 
@@ -181,14 +205,12 @@ def _reject(mapping: TableMapping, row: StagedRow, reason: str) -> Reject:
 
 
 def _mark(cursor: Any, mapping: TableMapping, rows: list[StagedRow], sql: str, reason: str
-          ) -> list[Reject]:
-    """Run an `UPDATE stage SET _ok = false … RETURNING _row`; reject the rows it returns."""
+          ) -> dict[int, Reject]:
+    """Run an `UPDATE stage SET _ok = false … RETURNING _row`; reject the rows it returns
+    (keyed by their index in `rows`)."""
     cursor.execute(sql)
-    found = []
-    for (index,) in cursor.fetchall():
-        row = rows[index]
-        found.append(_reject(mapping, row, reason.format(parent_id=row.parent_id)))
-    return found
+    return {index: _reject(mapping, rows[index], reason.format(parent_id=rows[index].parent_id))
+            for (index,) in cursor.fetchall()}
 
 
 def _orphan_sql(mapping: TableMapping) -> str:
@@ -233,14 +255,13 @@ def _reject_in_unit_duplicates(mapping: TableMapping, rows: list[StagedRow]) -> 
     flag: str = mapping.one_per_parent
     seen: dict[tuple[str, int | None], int] = {}
     for row in rows:
-        if row.values is None or not row.values.get(flag):
+        if not row.flag:
             continue
         parent = (row.region_code, row.parent_id)
         if parent in seen:
             parent_field = mapping.parent.source if mapping.parent else "parent"
-            row.reason = (f"second {flag} child of {parent_field}={row.parent_id} "
-                          f"(first: {seen[parent]})")
-            row.values = None
+            row.fail(f"second {flag} child of {parent_field}={row.parent_id} "
+                     f"(first: {seen[parent]})")
         else:
             seen[parent] = row.key[-1]
 
@@ -276,8 +297,9 @@ def _clear_flag(cursor: Any, mapping: TableMapping) -> None:
 
 
 def _upsert_sql(mapping: TableMapping) -> str:
-    """INSERT … ON CONFLICT DO UPDATE … WHERE changed: unchanged rows are not rewritten and
-    keep their updated_at; a soft-deleted row that comes back is restored."""
+    """INSERT … ON CONFLICT DO UPDATE: every staged row gets `synced_at` (last seen
+    upstream), `updated_at` moves only when a column really changed, and a soft-deleted
+    parent that comes back is restored. One statement per table."""
     stage = stage_table(mapping)
     data = list(mapping.column_names)
     select = [f"s.{name}" for name in data]
@@ -304,28 +326,12 @@ def _upsert_sql(mapping: TableMapping) -> str:
     if mapping.id_column:  # parents are soft-deleted; a returning one is restored
         updates.append("deleted_at = NULL")
         changed += " OR t.deleted_at IS NOT NULL"
-    updates += ["updated_at = now()", "synced_at = now()"]
+    updates += [f"updated_at = CASE WHEN {changed} THEN now() ELSE t.updated_at END",
+                "synced_at = now()"]
     return (
         f"INSERT INTO {mapping.table} AS t ({', '.join(data)}) "
         f"SELECT {', '.join(select)} FROM {stage} s{joins} WHERE s._ok "
-        f"ON CONFLICT ({key_columns}) DO UPDATE SET {', '.join(updates)} WHERE {changed}"
-    )
-
-
-def _touch_sql(mapping: TableMapping) -> str:
-    """synced_at = last time seen upstream, also for rows the upsert left unchanged."""
-    stage = stage_table(mapping)
-    if mapping.child_key and mapping.parent:
-        return (
-            f"UPDATE {mapping.table} t SET synced_at = now() "
-            f"FROM {stage} s {_parent_join(mapping)} "
-            f"WHERE s._ok AND t.{mapping.parent.pk_column} = p.id "
-            f"AND t.{mapping.child_key} = s.{mapping.child_key} AND t.synced_at <> now()"
-        )
-    return (
-        f"UPDATE {mapping.table} t SET synced_at = now() FROM {stage} s "
-        f"WHERE s._ok AND t.{mapping.id_column} = s.{mapping.id_column} "
-        f"AND t.region_code = s.region_code AND t.synced_at <> now()"
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET {', '.join(updates)}"
     )
 
 
@@ -358,7 +364,7 @@ def _soft_delete_unseen(cursor: Any, completion: Any) -> int:
 
 
 def _register_regions(cursor: Any, unit: LoadUnit) -> None:
-    """Unknown regions are registered from the records; company_id from properties."""
+    """Unknown regions are registered from the records (before any row references them)."""
     regions = sorted(unit.regions())
     if not regions:
         return
@@ -368,16 +374,16 @@ def _register_regions(cursor: Any, unit: LoadUnit) -> None:
         "ON CONFLICT (region_code) DO NOTHING",
         (regions,),
     )
-    companies: dict[str, int] = {}
-    for row in unit.rows.get("properties", {}).values():
-        if row.values and row.values.get("company_id") is not None:
-            companies.setdefault(row.region_code, row.values["company_id"])
-    for region_code, company_id in companies.items():
-        cursor.execute(
-            "UPDATE regions SET company_id = %s, updated_at = now() "
-            "WHERE region_code = %s AND company_id IS NULL",
-            (company_id, region_code),
-        )
+
+
+def _set_region_companies(cursor: Any) -> None:
+    """A region without company_id takes the first one its staged properties carry."""
+    cursor.execute(
+        "UPDATE regions g SET company_id = s.company_id, updated_at = now() FROM ("
+        "SELECT DISTINCT ON (region_code) region_code, company_id FROM stage_properties "
+        "WHERE _ok AND company_id IS NOT NULL ORDER BY region_code, _row) s "
+        "WHERE g.region_code = s.region_code AND g.company_id IS NULL"
+    )
 
 
 def _drop_superseded_refeeds(unit: LoadUnit) -> list[tuple[str, str]]:
@@ -396,3 +402,48 @@ def _drop_superseded_refeeds(unit: LoadUnit) -> list[tuple[str, str]]:
             nk = natural_key(mapping, row.region_code, row.key)
             superseded.append((mapping.stream, json.dumps(nk, sort_keys=True)))
     return superseded
+
+
+class BackgroundWriter:
+    """Writes load units on a second thread while the main thread reads the next one.
+
+    psycopg2 releases the GIL while PostgreSQL works, so on two cores converting unit N+1
+    overlaps with writing unit N. At most one unit is in flight: `submit` first waits for
+    the previous one, which keeps units in order and memory at two units. A writer error
+    is raised in the main thread by the next `submit` or `wait`. Whoever needs the
+    connection (STATE, re-feeding rejects, closing the run) waits first.
+    """
+
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, unit: LoadUnit, tallies: runs.RunTallies, read: Counter[Any]) -> None:
+        self.wait()
+        self._thread = threading.Thread(target=self._write, args=(unit, tallies, read),
+                                        name="load-unit-writer", daemon=True)
+        self._thread.start()
+
+    def _write(self, unit: LoadUnit, tallies: runs.RunTallies, read: Counter[Any]) -> None:
+        try:
+            result = self.loader.flush(unit, tallies, read)
+        except BaseException as error:  # noqa: BLE001 -- re-raised in the main thread by wait()
+            self._error = error
+            return
+        if result.soft_deleted:
+            LOGGER.info("soft-deleted %d rows", result.soft_deleted)
+
+    def join(self) -> BaseException | None:
+        """Wait for the unit in flight; return (and forget) its error, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        return error
+
+    def wait(self) -> None:
+        """Wait for the unit in flight; raise its error here, in the caller's thread."""
+        error = self.join()
+        if error is not None:
+            raise error

@@ -50,8 +50,13 @@ class Lookup:
     pk_column: str
 
 
-# A check over the converted row; returns a reject reason or None.
+# A check across fields of a record whose columns all converted; returns a reject reason
+# or None. It reads the raw record (each value it reads is known to be valid).
 RowCheck = Callable[[dict[str, Any]], str | None]
+# Per staged data column: (column name, record field or None, reader or None, raw value →
+# COPY text, required). See TableMapping.copy_plan.
+CopyStep = tuple[str, str | None, Callable[[dict[str, Any]], Any] | None,
+                 Callable[[Any], str], bool]
 
 
 @dataclass(frozen=True)
@@ -77,14 +82,24 @@ class TableMapping:
     children: list[str] = field(default_factory=list)
 
     @cached_property
-    def plan(self) -> tuple[tuple[str, str | None, Callable | None, Callable, bool], ...]:
-        """Per column (name, field, reader, convert, required): the hot loop's view, with
-        no attribute look-ups or method calls per value."""
+    def staged_columns(self) -> tuple[Column, ...]:
+        """Data columns of the stage table, in order (a child's own key is staged apart)."""
+        return tuple(c for c in self.columns if c.name != self.child_key)
+
+    @cached_property
+    def copy_plan(self) -> tuple[CopyStep, ...]:
+        """The hot loop's view of `staged_columns`: plain tuples, no attribute look-ups."""
         return tuple(
             (c.name, None if callable(c.source) else (c.source or c.name),
-             c.source if callable(c.source) else None, c.convert.convert, c.required)
-            for c in self.columns
+             c.source if callable(c.source) else None, c.convert.to_copy, c.required)
+            for c in self.staged_columns
         )
+
+    @cached_property
+    def flag_index(self) -> int | None:
+        """Position of the `one_per_parent` column in `staged_columns`."""
+        names = [c.name for c in self.staged_columns]
+        return names.index(self.one_per_parent) if self.one_per_parent else None
 
     @property
     def column_names(self) -> list[str]:
@@ -118,9 +133,13 @@ def _false_if_null(field_name: str) -> Callable[[dict[str, Any]], Any]:
     return read
 
 
-def _checkin_before_checkout(row: dict[str, Any]) -> str | None:
-    checkin, checkout = row.get("checkin_date"), row.get("checkout_date")
-    if checkin and checkout and checkin > checkout:
+def _checkin_before_checkout(record: dict[str, Any]) -> str | None:
+    """The table's CHECK (checkin_date <= checkout_date), as a reject instead of an error."""
+    checkin, checkout = record.get("checkin_date"), record.get("checkout_date")
+    if checkin is None or checkout is None:
+        return None
+    checkin, checkout = cv.DATE.convert(checkin), cv.DATE.convert(checkout)
+    if checkin > checkout:
         return f"checkin_date {checkin} is after checkout_date {checkout}"
     return None
 

@@ -55,12 +55,15 @@ class RunTallies:
         return set(self.read) | set(self.loaded) | set(self.rejected)
 
 
-def write_tallies(cursor: Any, run_id: str, tallies: RunTallies) -> None:
-    """Upsert this run's rows with the cumulative counts (regions are registered first)."""
+def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[Any]) -> None:
+    """Upsert this run's rows with the cumulative counts (regions are registered first).
+    `read` is a snapshot of `tallies.read` taken when the unit was closed: the reading
+    thread goes on counting while a unit is written."""
+    pairs = set(read) | set(tallies.loaded) | set(tallies.rejected)
     rows = [
-        (run_id, region, stream, tallies.read[(region, stream)],
+        (run_id, region, stream, read[(region, stream)],
          tallies.loaded[(region, stream)], tallies.rejected[(region, stream)])
-        for region, stream in sorted(tallies.pairs())
+        for region, stream in sorted(pairs)
     ]
     if not rows:
         return

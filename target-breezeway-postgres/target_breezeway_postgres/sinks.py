@@ -1,5 +1,9 @@
 """Thin SDK sinks: they hand records to the target's single load unit.
 
+Records normally bypass them (the target's lean path, see target.py); they carry records
+only when stream maps or flattening are configured, and they give SCHEMA messages a sink
+per stream, which is how the SDK knows a stream and its key properties.
+
 A sink per stream is how the SDK routes messages, but one stream alone is not a load unit:
 `Target.drain_one` drains one full sink by itself, which would commit property photos before
 their properties. So a sink never writes its own batch. `process_batch` — whatever drain
@@ -41,7 +45,8 @@ class BreezewaySink(BatchSink):
         return False
 
     def process_record(self, record: dict, context: dict) -> None:
-        self.breezeway_target.add_record(self.stream_name, record)
+        target = self.breezeway_target
+        target.add_record(self.stream_name, record, target.current_version)
 
     def process_batch(self, context: dict) -> None:
         self.breezeway_target.flush()

@@ -2,7 +2,13 @@
 
 The schema is ours (sql/ migrations, applied at start), not derived from SCHEMA messages.
 Records of all streams share one load unit written in one transaction, parents first;
-a STATE line on stdout therefore means every record before it is committed.
+a STATE line on stdout means every record before it is committed (`_write_state_message`
+flushes and waits for the writer thread first).
+
+Records take a lean path: the raw record goes straight into the load unit, skipping the
+SDK's per-record work (validation is off anyway; metadata columns, sink bookkeeping and
+per-record metrics are not used). With `stream_maps` or flattening configured, records
+go through the SDK's path and its sinks instead, so those capabilities keep working.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ import sqlalchemy as sa
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
 from target_breezeway_postgres import rejects, runs
-from target_breezeway_postgres.loader import Loader
+from target_breezeway_postgres.loader import BackgroundWriter, Loader
 from target_breezeway_postgres.mapping import MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
 from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
@@ -36,6 +43,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
 PROGRESS_EVERY_SECONDS = 30.0
+DEFAULT_BATCH_SIZE_ROWS = 20000
 
 
 class UnknownStreamError(RuntimeError):
@@ -70,13 +78,24 @@ def connection_url(config: t.Mapping[str, t.Any]) -> str:
     return url.render_as_string(hide_password=False)
 
 
+class LineKeepingReader(MsgSpecReader):
+    """The SDK's msgspec reader, remembering the line being processed: a buffered record
+    then keeps its compact input line (parsed again only for a reject), not its dict."""
+
+    line: str | None = None
+
+    def deserialize_json(self, line: str) -> dict:
+        self.line = line
+        return super().deserialize_json(line)
+
+
 class TargetBreezewayPostgres(Target):
     """Singer target for tap-breezeway streams (see docs/streams.md)."""
 
     name = "target-breezeway-postgres"
     default_sink_class = BreezewaySink
     # msgspec parses lines much faster than json (the SDK's msgspec extra).
-    message_reader_class = MsgSpecReader
+    message_reader_class = LineKeepingReader
     # One transaction spans all sinks; parallel drains would break FK order.
     max_parallelism = 1  # type: ignore[assignment]
 
@@ -96,7 +115,7 @@ class TargetBreezewayPostgres(Target):
                     description="libpq sslmode: disable, require, verify-full, ..."),
         th.Property("schema", th.StringType, default="api_integrations", title="Schema",
                     description="Schema holding our tables; migrations are applied at start."),
-        th.Property("batch_size_rows", th.IntegerType, default=20000,
+        th.Property("batch_size_rows", th.IntegerType, default=DEFAULT_BATCH_SIZE_ROWS,
                     title="Load unit size",
                     description="Records buffered (all streams together) per transaction; "
                     "bounds memory."),
@@ -117,7 +136,10 @@ class TargetBreezewayPostgres(Target):
         self.unit = LoadUnit()
         self.tallies = runs.RunTallies()
         self.skipped: Counter[str] = Counter()
-        self._current_version: int | None = None
+        self.current_version: int | None = None
+        self._batch_size = self.config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS
+        # Stream maps and flattening live in the SDK's record path: keep it for them.
+        self._lean = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
         self._refed_regions: set[str] = set()
         self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
         self._activations: defaultdict[str, set[int]] = defaultdict(set)
@@ -142,6 +164,10 @@ class TargetBreezewayPostgres(Target):
         connection.commit()
         return Loader(connection, schema, self.run_id)
 
+    @cached_property
+    def writer(self) -> BackgroundWriter:
+        return BackgroundWriter(self.loader)
+
     def _secrets(self) -> tuple[str, ...]:
         return tuple(str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url"))
 
@@ -165,31 +191,49 @@ class TargetBreezewayPostgres(Target):
     # --- records, versions, flushes ------------------------------------------------------
 
     def _process_record_message(self, message_dict: dict) -> None:
-        """Remember the record's table version (the SDK drops it unless metadata is on)."""
-        self._current_version = message_dict.get("version")
-        super()._process_record_message(message_dict)
+        """Lean path: the raw record goes to the load unit, with its line and version."""
+        if not self._lean:
+            self.current_version = message_dict.get("version")
+            super()._process_record_message(message_dict)
+            return
+        self._assert_line_requires(message_dict, requires={"stream", "record"})
+        stream = message_dict["stream"]
+        if stream not in self.mapper.stream_maps:
+            self._assert_sink_exists(stream)  # raises: a record before its SCHEMA
+        if stream in MAPPINGS:
+            self.add_record(stream, message_dict["record"], message_dict.get("version"),
+                            self.message_reader.line)
+        else:
+            self.count_skipped(stream)
+        self._handle_max_record_age()
 
-    def add_record(self, stream: str, record: dict) -> None:
+    def add_record(self, stream: str, record: dict, version: int | None = None,
+                   line: str | None = None) -> None:
         """Convert a record into the load unit; flush when the unit is full."""
+        if not isinstance(record, dict):
+            raise InvalidInputLine(f"RECORD of stream {stream!r} is not a JSON object")
         mapping = MAPPINGS[stream]
         region_code = record.get("region_code")
-        valid_region = isinstance(region_code, str) and bool(REGION_CODE.match(region_code))
-        if valid_region and region_code not in self._refed_regions:
+        known_region = region_code in self._refed_regions
+        if not known_region and isinstance(region_code, str) and REGION_CODE.match(region_code):
             self._refeed(region_code)
-        item = convert_record(mapping, record)
-        if valid_region:
+            known_region = True
+        if mapping.full_table and known_region and self.unit.completes(stream, region_code):
+            self.flush()
+        item = convert_record(mapping, record, source=line)
+        if known_region:
             self.tallies.read[(region_code, stream)] += 1
-        if (self._current_version is not None and mapping.full_table
-                and isinstance(item, StagedRow)):
-            seen = self._seen.setdefault((stream, self._current_version), {})
+        if version is not None and mapping.full_table and isinstance(item, StagedRow):
+            seen = self._seen.setdefault((stream, version), {})
             seen.setdefault(item.region_code, set()).add(item.key[0])
         self.unit.add(stream, item)
-        if self.unit.size >= (self.config.get("batch_size_rows") or 20000):
+        if self.unit.size >= self._batch_size:
             self.flush(keep_open_family=True)
 
     def _refeed(self, region_code: str) -> None:
         """Open rejects of a region go into the unit before its first new record."""
         self._refed_regions.add(region_code)
+        self.writer.wait()  # the connection is the writer's while a unit is in flight
         connection = self.loader.connection
         with connection.cursor() as cursor:
             open_rejects = rejects.open_rejects(cursor, region_code)
@@ -211,7 +255,8 @@ class TargetBreezewayPostgres(Target):
             self.logger.info("ACTIVATE_VERSION for stream %r without a table ignored", stream)
 
     def activate_version(self, stream: str, version: int) -> None:
-        """Soft-delete on the END of a full-table version, never on its start marker."""
+        """Soft-delete on the END of a full-table version, never on its start marker. The
+        soft delete runs at the end of the current unit's transaction, after its upserts."""
         mapping = MAPPINGS[stream]
         if not mapping.full_table:
             self.logger.info("ACTIVATE_VERSION for incremental stream %s ignored", stream)
@@ -222,19 +267,23 @@ class TargetBreezewayPostgres(Target):
             return
         self._activations[stream].discard(version)
         self.unit.completions.append(VersionCompletion(stream, version, seen or {}))
-        self.flush()
 
     def flush(self, keep_open_family: bool = False) -> None:
-        """Write the whole load unit in one transaction (parents first)."""
+        """Hand the load unit to the writer (one transaction, parents first)."""
         if not self.unit:
             return
         carry = self.unit.split_open_family() if keep_open_family else LoadUnit()
         if self.unit:
-            result = self.loader.flush(self.unit, self.tallies)
-            if result.soft_deleted:
-                self.logger.info("soft-deleted %d rows", result.soft_deleted)
+            self.writer.submit(self.unit, self.tallies, Counter(self.tallies.read))
         self.unit = carry
         self._log_progress()
+
+    def _write_state_message(self, state: dict) -> None:
+        """STATE only once every record before it is committed."""
+        self.flush()
+        if "writer" in self.__dict__:
+            self.writer.wait()
+        super()._write_state_message(state)
 
     def _log_progress(self) -> None:
         now = time.monotonic()
@@ -249,6 +298,8 @@ class TargetBreezewayPostgres(Target):
 
     def process_endofpipe(self) -> None:
         self.flush()
+        if "writer" in self.__dict__:
+            self.writer.wait()
         super().process_endofpipe()
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:
@@ -266,6 +317,10 @@ class TargetBreezewayPostgres(Target):
             self.logger.error("run %s failed: %s", self.run_id, error_text)
         if "loader" not in self.__dict__:
             return  # never connected: nothing to record
+        writer_error = self.writer.join() if "writer" in self.__dict__ else None
+        if writer_error is not None:
+            self.logger.error("writing a load unit failed: %s", runs.scrub(
+                f"{type(writer_error).__name__}: {writer_error}", self._secrets()))
         connection = self.loader.connection
         connection.rollback()
         with connection.cursor() as cursor:

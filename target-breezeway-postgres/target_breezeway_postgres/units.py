@@ -14,26 +14,48 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from target_breezeway_postgres import conversions as cv
 from target_breezeway_postgres.mapping import MAPPINGS, TableMapping
 
 REGION_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 # (region_code, id...) — the natural key of a row inside a unit.
 Key = tuple[Any, ...]
+MESSAGE_DECODER = msgspec.json.Decoder()
 
 
-@dataclass
+@dataclass(slots=True)
 class StagedRow:
-    """A converted record. `values` is None when conversion failed (`reason` says why);
-    the key is still known, so the row still counts as present for child-set replacement."""
+    """A converted record, ready to stage.
+
+    `head` is the COPY text of region_code, parent id and child key; `data` that of the
+    data columns, or None when conversion failed (`reason` says why): the key is still
+    known, so the row still counts as present for child-set replacement. The raw record is
+    kept as its input line (a few hundred bytes instead of a dict of Python objects) and
+    parsed again only if the row is rejected.
+    """
 
     region_code: str
     key: Key
     parent_id: int | None
-    values: dict[str, Any] | None
+    head: str
+    data: str | None
     reason: str | None
-    record: dict[str, Any]
+    source: dict[str, Any] | str
     refed: bool = False
+    flag: bool = False
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The raw record (from the message line it came in, when that was kept)."""
+        if isinstance(self.source, dict):
+            return self.source
+        return MESSAGE_DECODER.decode(self.source)["record"]
+
+    def fail(self, reason: str) -> None:
+        """Conversion-level reject found later (e.g. a second default photo in the unit)."""
+        self.data, self.reason, self.flag = None, reason, False
 
 
 @dataclass(frozen=True)
@@ -71,52 +93,71 @@ def _fingerprint(record: dict[str, Any]) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = False
-                   ) -> StagedRow | Reject:
-    """Convert one record; a record without a usable key or region is a `Reject` at once."""
+def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = False,
+                   source: str | None = None) -> StagedRow | Reject:
+    """Convert one record into its COPY text; a record without a usable key or region is a
+    `Reject` at once. `source` is the input line holding the record, if known."""
     region_code = record.get("region_code")
-    raw_key = tuple(record.get(name) for name in mapping.key_properties)
-    try:
-        key = tuple(cv.BIGINT.convert(value) for value in raw_key if value is not None)
-    except cv.ConversionError as error:
-        shown = dict(zip(mapping.key_properties, raw_key, strict=True))
-        key, key_error = (), f"invalid key {shown}: {error}"
-    else:
-        missing = [n for n, v in zip(mapping.key_properties, raw_key, strict=True) if v is None]
-        key_error = f"missing key property {', '.join(missing)}" if missing else None
-    if not isinstance(region_code, str) or not REGION_CODE.match(region_code):
+    key, key_error = _key(mapping, record)
+    if not (type(region_code) is str and REGION_CODE.match(region_code)):
         key_error = key_error or f"invalid or missing region_code {region_code!r}"
     if key_error:
+        raw_key = [record.get(name) for name in mapping.key_properties]
         nk = {**dict(zip(mapping.key_properties, raw_key, strict=True)),
               "region_code": region_code, "record_sha": _fingerprint(record)}
         return Reject(mapping.stream, region_code if isinstance(region_code, str) else None,
                       nk, key_error, record)
-    values, reason = _convert_columns(mapping, record)
-    parent_id = key[0] if mapping.child_key else None
-    if mapping.parent and not mapping.child_key:
-        parent_id = values.get(mapping.parent.source) if values else None
-    return StagedRow(region_code, key, parent_id, values, reason, record, refed)
+    data, reason = _copy_data(mapping, record)
+    if mapping.child_key:
+        parent_id: int | None = key[0]
+        head = f"{region_code}\t{key[0]}\t{key[-1]}"
+    elif mapping.parent:
+        parent_id = cv.BIGINT.convert(record[mapping.parent.source]) if data else None
+        head = f"{region_code}\t{cv.NULL_TEXT if parent_id is None else parent_id}"
+    else:
+        parent_id, head = None, region_code
+    flag = data is not None and mapping.flag_index is not None and (
+        data.split("\t")[mapping.flag_index] == "t")
+    return StagedRow(region_code, key, parent_id, head, data, reason,
+                     record if source is None else source, refed, flag)
 
 
-def _convert_columns(mapping: TableMapping, record: dict[str, Any]
-                     ) -> tuple[dict[str, Any] | None, str | None]:
-    values: dict[str, Any] = {}
-    for name, field_name, reader, convert, required in mapping.plan:
-        raw = reader(record) if reader else record.get(field_name)
-        if raw is None:
-            if required:
-                return None, f"missing required field {name}"
-            values[name] = None
-            continue
-        try:
-            values[name] = convert(raw)
-        except cv.ConversionError as error:
-            return None, f"{field_name or name}: {error}"
+def _key(mapping: TableMapping, record: dict[str, Any]) -> tuple[Key, str | None]:
+    """The natural key as integers, or the reason there is none."""
+    raw_key = [record.get(name) for name in mapping.key_properties]
+    try:
+        key = tuple(cv.BIGINT.convert(value) for value in raw_key if value is not None)
+    except cv.ConversionError as error:
+        shown = dict(zip(mapping.key_properties, raw_key, strict=True))
+        return (), f"invalid key {shown}: {error}"
+    if len(key) < len(raw_key):
+        missing = [n for n, v in zip(mapping.key_properties, raw_key, strict=True) if v is None]
+        return key, f"missing key property {', '.join(missing)}"
+    return key, None
+
+
+def _copy_data(mapping: TableMapping, record: dict[str, Any]
+               ) -> tuple[str | None, str | None]:
+    """COPY text of the data columns (tab-separated), or None and the reject reason.
+    One pass: each raw value is converted straight into its COPY text."""
+    texts: list[str] = []
+    append = texts.append
+    for name, field_name, reader, to_copy, required in mapping.copy_plan:
+        raw = record.get(field_name) if reader is None else reader(record)
+        if raw is not None:
+            try:
+                append(to_copy(raw))
+            except cv.ConversionError as error:
+                return None, f"{field_name or name}: {error}"
+        elif required:
+            return None, f"missing required field {name}"
+        else:
+            append(cv.NULL_TEXT)
     for check in mapping.checks:
-        reason = check(values)
+        reason = check(record)
         if reason:
             return None, reason
-    return values, None
+    return "\t".join(texts), None
 
 
 @dataclass
@@ -135,7 +176,11 @@ class LoadUnit:
         if isinstance(item, Reject):
             self.rejects.append(item)
             return
-        self.rows[stream][(item.region_code, *item.key)] = item
+        rows, key = self.rows[stream], (item.region_code, *item.key)
+        # Last one wins, also its place: unit order is upstream order (the first of two
+        # default photos is kept), even when the row replaced was fed again from rejects.
+        rows.pop(key, None)
+        rows[key] = item
         self._track_family(stream, item)
 
     def _track_family(self, stream: str, row: StagedRow) -> None:
@@ -149,6 +194,12 @@ class LoadUnit:
             and self.open_family == (mapping.parent.stream, row.region_code, row.parent_id)
         ):
             self.open_family = None
+
+    def completes(self, stream: str, region_code: str) -> bool:
+        """Whether this unit ends a version of `stream` in `region_code`: a record of that
+        stream and region must then wait for the next unit, or the completion's soft delete
+        (run after the unit's upserts) would delete it."""
+        return any(c.stream == stream and region_code in c.seen_ids for c in self.completions)
 
     def split_open_family(self) -> LoadUnit:
         """Remove and return the last parent and its children, whose set may be incomplete.
