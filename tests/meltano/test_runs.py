@@ -158,6 +158,10 @@ def test_two_regions_run_concurrently_into_one_database(
     state database. (Both as `--environment <region> run tap-breezeway ...` would fail: the
     two runs share .meltano/run/tap-breezeway/tap.properties.json, meltano/meltano#8763.)"""
     schema = fresh_schema()
+    # Meltano's system database must exist first: two runs creating it at once fail with
+    # "MigrationError: Cannot upgrade the system database" (in production `meltano install`
+    # has created it long before).
+    assert_ok(meltano.run(["state", "list"], system_db))
     processes = {
         region: meltano.popen(["schedule", "run", f"breezeway-{region}"], system_db,
                               region_env(sim, region, pg_url, schema))
