@@ -14,6 +14,7 @@ a type or shape check proves the raw value is already in its final form.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ ISO_TIME = re.compile(r"\d\d:\d\d:\d\d(?:\.\d{1,6})?")
 ISO_DATETIME = re.compile(
     r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?P<tz>Z|[+-]\d\d:\d\d)?")
 NULL_TEXT = "\\N"
-_JSON = msgspec.json.Encoder()
+# The SDK's reader decodes JSON numbers with a fraction as Decimal: keep them numbers.
+_JSON = msgspec.json.Encoder(decimal_format="number")
 
 
 class ConversionError(ValueError):
@@ -112,7 +114,8 @@ def _parse_integer(value: Any) -> int:
     """An integral float or a string of digits is an integer; a boolean is not."""
     if isinstance(value, bool):
         raise ConversionError(f"expected an integer, got boolean {value!r}")
-    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    integral = isinstance(value, int) or (
+        isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value))
     if integral or (isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)):
         return int(value)
     raise ConversionError(f"expected an integer, got {value!r}")
@@ -139,8 +142,8 @@ def numeric(precision: int, scale: int, low: float | None = None, high: float | 
     load unit instead of one record."""
     limit = Decimal(10) ** (precision - scale)
     step = Decimal(10) ** -scale
-    # Below this a float cannot round up to the limit: no Decimal needed.
-    safe = float(limit - step)
+    # Below this a value cannot round up to the limit: no rounding needed to check it.
+    safe = limit - step
 
     def convert(value: Any) -> Decimal:
         number = _decimal(value)
@@ -153,9 +156,12 @@ def numeric(precision: int, scale: int, low: float | None = None, high: float | 
 
     def fast_copy(value: Any) -> str:
         kind = type(value)
-        if (kind is int or kind is float) and -safe < value < safe and (
-                low is None or high is None or low <= value <= high):
-            return repr(value)
+        if kind is Decimal:  # how the SDK's reader decodes 27.5
+            fits = value.is_finite() and -safe < value < safe
+        else:
+            fits = (kind is int or kind is float) and -safe < value < safe
+        if fits and (low is None or high is None or low <= value <= high):
+            return str(value)
         return copy_text(convert(value))
 
     return Converter("NUMERIC", convert, fast_copy)
@@ -251,6 +257,8 @@ def _json_copy(value: Any) -> str:
 
 
 def _text_copy(value: Any) -> str:
+    if type(value) is str and value.isprintable() and "\\" not in value:
+        return value  # most text: no NUL, nothing to escape, no further call
     return copy_escape(_text(value))
 
 

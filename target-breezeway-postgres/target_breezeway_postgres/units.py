@@ -23,6 +23,7 @@ REGION_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 # (region_code, id...) — the natural key of a row inside a unit.
 Key = tuple[Any, ...]
 MESSAGE_DECODER = msgspec.json.Decoder()
+INT64_MIN = -cv.INT64_MAX - 1
 
 
 @dataclass(slots=True)
@@ -125,6 +126,8 @@ def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = 
 def _key(mapping: TableMapping, record: dict[str, Any]) -> tuple[Key, str | None]:
     """The natural key as integers, or the reason there is none."""
     raw_key = [record.get(name) for name in mapping.key_properties]
+    if all(type(value) is int and INT64_MIN <= value <= cv.INT64_MAX for value in raw_key):
+        return tuple(raw_key), None
     try:
         key = tuple(cv.BIGINT.convert(value) for value in raw_key if value is not None)
     except cv.ConversionError as error:
