@@ -61,6 +61,16 @@ done
 grep -q "serving" "$LOGS/simulator.log" || fail "the simulator (not ready after 30 s)" "$LOGS/simulator.log"
 export BREEZEWAY_SIM_URL="http://127.0.0.1:$port"
 
+# Another DEMO_SCALE is another data set: its older records lie before the bookmarks of the
+# previous demo run, so an incremental run would miss them. Reload everything then.
+refresh=()
+scale_file=.meltano/demo-logs/scale
+if [ -f "$scale_file" ] && [ "$(cat "$scale_file")" != "${DEMO_SCALE:-0.05}" ]; then
+  echo "== DEMO_SCALE changed since the last demo run: --full-refresh"
+  refresh=(--full-refresh)
+fi
+echo "${DEMO_SCALE:-0.05}" > "$scale_file"
+
 regions=$($PY -c 'from breezeway_sim import REGIONS; print(" ".join(REGIONS))')
 for region in $regions; do
   read -r client_id client_secret company_id < <($PY -c "
@@ -71,7 +81,7 @@ print(*credentials_for('$region'), REGIONS['$region'])")
   TAP_BREEZEWAY_REGION_CODE=$region TAP_BREEZEWAY_COMPANY_ID=$company_id \
   TAP_BREEZEWAY_CLIENT_ID=$client_id TAP_BREEZEWAY_CLIENT_SECRET=$client_secret \
   TARGET_BREEZEWAY_POSTGRES_SQLALCHEMY_URL=$url \
-    $MELTANO run --state-id-suffix "$region" tap-breezeway target-breezeway-postgres \
+    $MELTANO run "${refresh[@]}" --state-id-suffix "$region" tap-breezeway target-breezeway-postgres \
     > "$log" 2>&1 || fail "meltano run for $region" "$log"
   # The target logs "<stream>: <n> loaded, <m> rejected" per stream at the end of a run.
   records=$(grep -Eo '[a-z_]+: [0-9]+ loaded, [0-9]+ rejected' "$log" \
