@@ -6,7 +6,7 @@
 -- do not know. Counts use one subquery per table so joins never multiply them.
 
 COMMENT ON COLUMN load_rejects.reason IS
-    'Reason code, then ": " and details. Codes: missing_parent (the parent record is not '
+    'Reason code, then ": " and details. Codes: orphan (the parent record is not '
     'loaded), bad_value (a value failed a cast or a check), duplicate (natural key twice in '
     'one source), invalid_record (not the stream contract). Views match on the code.';
 
@@ -35,7 +35,7 @@ SELECT 'rejected_missing_property'::text AS orphan_kind,
   FROM load_rejects lr
  WHERE lr.resolved_at IS NULL
    AND lr.stream IN ('reservations', 'legacy_reservations')
-   AND lr.reason LIKE 'missing\_parent%'
+   AND lr.reason LIKE 'orphan:%'
 UNION ALL
 SELECT 'property_soft_deleted', r.region_code, r.reservation_id, r.property_id, r.id,
        NULL, 'property deleted at ' || p.deleted_at, r.synced_at
@@ -44,7 +44,7 @@ SELECT 'property_soft_deleted', r.region_code, r.reservation_id, r.property_id, 
  WHERE r.deleted_at IS NULL AND p.deleted_at IS NOT NULL;
 COMMENT ON VIEW v_orphaned_reservations IS
     'Reservations without a live property: open load_rejects (streams reservations and '
-    'legacy_reservations) whose reason is missing_parent, plus live reservations whose '
+    'legacy_reservations) whose reason code is orphan, plus live reservations whose '
     'property is soft-deleted. reservation_pk is NULL for a quarantined record.';
 
 CREATE VIEW v_orphaned_tasks AS
@@ -60,7 +60,7 @@ SELECT 'rejected_missing_property'::text AS orphan_kind,
   FROM load_rejects lr
  WHERE lr.resolved_at IS NULL
    AND lr.stream IN ('tasks', 'legacy_tasks')
-   AND lr.reason LIKE 'missing\_parent%'
+   AND lr.reason LIKE 'orphan:%'
 UNION ALL
 SELECT 'property_soft_deleted', t.region_code, t.task_id, t.home_id, t.linked_reservation_id,
        t.id, NULL, 'property deleted at ' || p.deleted_at, t.synced_at
@@ -82,7 +82,7 @@ SELECT 'reservation_soft_deleted', t.region_code, t.task_id, t.home_id,
  WHERE t.deleted_at IS NULL AND r.deleted_at IS NOT NULL;
 COMMENT ON VIEW v_orphaned_tasks IS
     'Tasks without a live parent: open load_rejects (streams tasks and legacy_tasks) whose '
-    'reason is missing_parent; live tasks whose property is soft-deleted; live tasks whose '
+    'reason code is orphan; live tasks whose property is soft-deleted; live tasks whose '
     'linked_reservation_id matches no loaded reservation (reservation_unknown); live tasks '
     'whose reservation is soft-deleted. A task can appear under several kinds.';
 
