@@ -430,7 +430,7 @@ class RegionBuilder:
             prop["id"] = big_id
             self.data.hidden_times[("property", big_id)] = times
             prop["photos"] = [
-                self._photo(big_id, 0, photo_id=BIG_ID + 100 * region_index(self.region) + n)
+                self._photo(big_id, n, photo_id=BIG_ID + 100 * region_index(self.region) + n)
                 for n in range(2)
             ]
             self._mark("big_id_property", big_id)
