@@ -18,7 +18,6 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-
 from target_breezeway_postgres.migrations import apply_migrations
 
 pytest_plugins = ["breezeway_sim.pytest_plugin"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from breezeway_sim import REGIONS
-from conftest import PROJECT_ROOT, MeltanoEnv, assert_ok
+from meltano_helpers import PROJECT_ROOT, MeltanoEnv, assert_ok
 from tap_breezeway.tap import TapBreezeway
 from target_breezeway_postgres.target import TargetBreezewayPostgres
 

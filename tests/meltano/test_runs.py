@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from breezeway_sim import Simulator
 from breezeway_sim.queries import filter_reservations, filter_tasks
-from conftest import MeltanoEnv, assert_ok, region_env, tail
 from meltano_expect import expect_region, hard_case_ids, loaded_keys, open_rejects
+from meltano_helpers import MeltanoEnv, assert_ok, region_env, tail
 from sqlalchemy.engine import make_url
 from target_breezeway_postgres import embedded
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(__file__))
-import singer
+import singer_messages as singer
 
 URL = os.environ.get("BREEZEWAY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -9,7 +9,7 @@ import copy
 
 import psycopg2
 import pytest
-import singer
+import singer_messages as singer
 from test_load import assert_db_equals_input
 
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import singer
-from conftest import dump
+import singer_messages as singer
 from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS
 from target_breezeway_postgres.target import UnknownStreamError
+from target_helpers import dump
 
 
 def _expected(raw: Any, stored: Any) -> Any:

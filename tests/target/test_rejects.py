@@ -3,7 +3,7 @@ open rejects are fed again on the next run and resolved when they load."""
 
 from __future__ import annotations
 
-import singer
+import singer_messages as singer
 
 
 def bad_messages() -> list[dict]:

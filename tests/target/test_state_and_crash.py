@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import singer
-from conftest import target_config
+import singer_messages as singer
 from target_breezeway_postgres.migrations import apply_migrations
 from target_breezeway_postgres.target import TargetBreezewayPostgres
+from target_helpers import target_config
 
 TARGET_BIN = str(Path(sys.executable).parent / "target-breezeway-postgres")
 NATURAL_EXCLUDE = ("id", "created_at", "updated_at", "synced_at", "property_pk",

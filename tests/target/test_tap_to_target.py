@@ -10,8 +10,8 @@ from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
-from conftest import target_config
 from target_breezeway_postgres.target import TargetBreezewayPostgres
+from target_helpers import target_config
 
 tap_module = pytest.importorskip("tap_breezeway.tap")
 REGIONS = ["nashville", "austin"]
