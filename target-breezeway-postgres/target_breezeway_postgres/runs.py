@@ -2,6 +2,10 @@
 
 Counts are written inside each load unit's transaction, so a committed count always
 matches committed data. Error text is scrubbed of secrets before it is stored or logged.
+
+With the target's `region_code` setting, a run also has a run-level row (stream
+`RUN_STREAM`, "*") for that region, written when the run starts: a run that fails before
+the first record (wrong credentials kill the tap at its first call) still leaves a row.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg2.extras import execute_values
+
+#: `sync_runs.stream` of the run-level row: the run of one region as a whole.
+RUN_STREAM = "*"
 
 SECRET_PATTERNS = (
     # user:password@ in URLs
@@ -105,3 +112,42 @@ def ensure_failed_rows(cursor: Any, run_id: str, tallies: RunTallies, error_text
             "ON CONFLICT (run_id, region_code, stream) DO NOTHING",
             rows,
         )
+
+
+def start_region_run(cursor: Any, run_id: str, region_code: str) -> None:
+    """The run-level row, `running`, committed before any input is read. The region is
+    registered if new (like regions first seen in records). A reused run id starts over."""
+    cursor.execute(
+        "INSERT INTO regions (region_code, region_name) VALUES (%s, %s) "
+        "ON CONFLICT (region_code) DO NOTHING",
+        (region_code, region_code),
+    )
+    cursor.execute(
+        "INSERT INTO sync_runs (run_id, region_code, stream) VALUES (%s, %s, %s) "
+        "ON CONFLICT (run_id, region_code, stream) DO UPDATE SET status = 'running', "
+        "started_at = now(), finished_at = NULL, error_text = NULL",
+        (run_id, region_code, RUN_STREAM),
+    )
+
+
+def interrupted_streams(state: Any) -> list[str]:
+    """Streams whose bookmark in a STATE value still has SDK progress markers.
+
+    singer-sdk taps finalize progress markers when a stream's sync completes, so markers in
+    the last STATE of the input mean the tap stopped inside that stream.
+    """
+    bookmarks = state.get("bookmarks") if isinstance(state, dict) else None
+    if not isinstance(bookmarks, dict):
+        return []
+    return sorted(
+        stream for stream, bookmark in bookmarks.items()
+        if isinstance(bookmark, dict) and _has_progress_markers(bookmark)
+    )
+
+
+def _has_progress_markers(bookmark: dict[str, Any]) -> bool:
+    partitions = bookmark.get("partitions")
+    parts = partitions if isinstance(partitions, list) else []
+    return bool(bookmark.get("progress_markers")) or any(
+        isinstance(part, dict) and part.get("progress_markers") for part in parts
+    )

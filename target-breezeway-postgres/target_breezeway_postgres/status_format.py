@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_breezeway_postgres.runs import scrub
+from target_breezeway_postgres.runs import RUN_STREAM, scrub
 from target_breezeway_postgres.status_query import (
     RegionStatus,
     RejectGroup,
@@ -20,6 +20,8 @@ from target_breezeway_postgres.status_query import (
     StreamStatus,
 )
 
+#: How the run-level row (stream "*") is shown in the stream tables and error lists.
+RUN_LABEL = "(run)"
 _DURATION = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -136,7 +138,7 @@ def stream_rows(report: StatusReport) -> list[list[str]]:
     return [
         [
             s.region_code,
-            s.stream,
+            stream_label(s.stream),
             s.last_status,
             format_time(s.last_success_at),
             format_age(age_seconds(now, s.last_success_at)),
@@ -148,6 +150,11 @@ def stream_rows(report: StatusReport) -> list[list[str]]:
         ]
         for s in report.streams
     ]
+
+
+def stream_label(stream: str) -> str:
+    """The run-level row (stream "*") reads as the whole run, not as a stream named "*"."""
+    return RUN_LABEL if stream == RUN_STREAM else stream
 
 
 def reject_rows(report: StatusReport) -> list[list[str]]:
@@ -183,7 +190,7 @@ def render_text(report: StatusReport) -> str:
     ]
     errors = [s for s in report.streams if s.last_error is not None]
     parts.extend(
-        f"  {s.region_code}/{s.stream} at {format_time(s.last_error_at)}: "
+        f"  {s.region_code}/{stream_label(s.stream)} at {format_time(s.last_error_at)}: "
         f"{scrub_secrets(s.last_error)}"
         for s in errors
     )

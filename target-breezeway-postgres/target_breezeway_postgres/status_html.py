@@ -31,6 +31,7 @@ from target_breezeway_postgres.status_format import (
     region_rows,
     reject_rows,
     scrub_secrets,
+    stream_label,
     stream_rows,
 )
 from target_breezeway_postgres.status_query import (
@@ -186,7 +187,8 @@ def render_html(
         for s in stats
     ]
     errors = "".join(
-        f"<li>{html.escape(f'{s.region_code}/{s.stream} at {format_time(s.last_error_at)}: ')}"
+        f"<li>{html.escape(f'{s.region_code}/{stream_label(s.stream)} at ')}"
+        f"{html.escape(f'{format_time(s.last_error_at)}: ')}"
         f"{html.escape(scrub_secrets(s.last_error) or '')}</li>"
         for s in report.streams
         if s.last_error is not None

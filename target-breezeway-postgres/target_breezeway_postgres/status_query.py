@@ -6,7 +6,10 @@ take the evaluation time `:now` as a bound value, so a report "as of" a past mom
 reproducible and rows started after it are ignored.
 
 A *run* of a region is every `sync_runs` row sharing its `run_id`: it succeeded only when all
-its streams succeeded, failed when any stream failed, and is running otherwise.
+its streams succeeded, failed when any stream failed, and is running otherwise. The run-level
+row (stream "*", written from the start of a run when the target knows its region) makes a
+run visible even when it failed before its first record; its error, when it has one, is the
+run's error (the per-stream rows of such a run repeat it).
 """
 
 from __future__ import annotations
@@ -115,8 +118,11 @@ WITH runs AS (
            CASE WHEN bool_or(status = 'failed') THEN 'failed'
                 WHEN bool_or(status = 'running') THEN 'running'
                 ELSE 'succeeded' END AS status,
-           string_agg(stream || ': ' || coalesce(error_text, '(no error text recorded)'),
-                      '; ' ORDER BY stream) FILTER (WHERE status = 'failed') AS error_text
+           CASE WHEN bool_or(status = 'failed') THEN coalesce(
+               max(error_text) FILTER (WHERE stream = '*' AND status = 'failed'),
+               string_agg(stream || ': ' || coalesce(error_text, '(no error text recorded)'),
+                          '; ' ORDER BY stream) FILTER (WHERE status = 'failed' AND stream <> '*'),
+               '(no error text recorded)') END AS error_text
     FROM sync_runs
     WHERE started_at <= :now
     GROUP BY region_code, run_id

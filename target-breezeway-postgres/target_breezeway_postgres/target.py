@@ -9,6 +9,12 @@ Records take a lean path: the raw record goes straight into the load unit, skipp
 SDK's per-record work (validation is off anyway; metadata columns, sink bookkeeping and
 per-record metrics are not used). With `stream_maps` or flattening configured, records
 go through the SDK's path and its sinks instead, so those capabilities keep working.
+
+With `region_code` configured, the run of that region is recorded from its start (a
+run-level `sync_runs` row), so a run whose tap dies before any record is still visible.
+Meltano 4.4 tells the target nothing when the tap fails: it closes the target's stdin
+exactly as after a successful tap (no signal). The end of input is therefore judged from
+what the tap sent (see `_incomplete_input`).
 """
 
 from __future__ import annotations
@@ -122,6 +128,11 @@ class TargetBreezewayPostgres(Target):
         th.Property("unknown_stream_policy", th.StringType, default="skip",
                     allowed_values=["skip", "error"], title="Unknown stream policy",
                     description="A stream without a table: skip (logged and counted) or error."),
+        th.Property("region_code", th.StringType(pattern="^([a-z0-9_]{1,32})?$"),
+                    title="Region code",
+                    description="The region this run loads (the tap's region_code). When set, "
+                    "the run is recorded for it from the start, so a run that fails before "
+                    "any record is still shown failed by breezeway-status. Empty: not set."),
         th.Property("run_id", th.StringType, title="Run id",
                     description="Identifies this run in sync_runs/load_rejects; "
                     "default: a new UUID."),
@@ -133,6 +144,9 @@ class TargetBreezewayPostgres(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.run_id: str = self.config.get("run_id") or str(uuid.uuid4())
+        self.region_code: str | None = self.config.get("region_code") or None
+        self._state_messages = 0
+        self._last_state: t.Any = None
         self.unit = LoadUnit()
         self.tallies = runs.RunTallies()
         self.skipped: Counter[str] = Counter()
@@ -278,6 +292,13 @@ class TargetBreezewayPostgres(Target):
         self.unit = carry
         self._log_progress()
 
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Remembered for the end-of-input judgement: the tap's last STATE shows whether
+        it completed its streams."""
+        self._state_messages += 1
+        self._last_state = message_dict.get("value")
+        super()._process_state_message(message_dict)
+
     def _write_state_message(self, state: dict) -> None:
         """STATE only once every record before it is committed."""
         self.flush()
@@ -303,18 +324,67 @@ class TargetBreezewayPostgres(Target):
         super().process_endofpipe()
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:
-        """Run, then mark this run's sync_runs rows succeeded — or failed, on any error."""
+        """Run, then mark this run's sync_runs rows succeeded — or failed, on any error or
+        when the input shows that the tap stopped early.
+
+        A tap failure is recorded, but the target exits 0: everything it received is
+        committed, and Meltano reports the extractor's own failure and exit code.
+        """
         try:
+            self._start_region_run()
             super().listen(file_input)
+            incomplete = self._incomplete_input()
         except BaseException as error:
             self._finish("failed", runs.scrub(f"{type(error).__name__}: {error}",
                                               self._secrets()))
             raise
-        self._finish("succeeded", None)
+        if incomplete:
+            self._finish("failed", incomplete)
+        else:
+            self._finish("succeeded", None)
+
+    def _start_region_run(self) -> None:
+        """The run-level row of the configured region, committed before any input is read
+        (connects and migrates now rather than at the first record)."""
+        if self.region_code is None:
+            return
+        connection = self.loader.connection
+        with connection.cursor() as cursor:
+            runs.start_region_run(cursor, self.run_id, self.region_code)
+        connection.commit()
+        self.logger.info("run %s of region %s started", self.run_id, self.region_code)
+
+    def _incomplete_input(self) -> str | None:
+        """Why the input ended before the tap completed, or None when it looks complete.
+
+        Only with `region_code` set (a tap run of one region; a file piped in by hand need
+        not carry STATE). A singer-sdk tap writes STATE at the end of every stream, sends a
+        full-table version's closing ACTIVATE_VERSION at the stream's end and clears its
+        progress markers once a stream completes. A tap that fails between two STATE
+        messages with nothing left open cannot be told apart from one that finished: such a
+        run shows succeeded here and failed only in Meltano's exit code and log.
+        """
+        if self.region_code is None:
+            return None
+        hint = "the extractor failed or was stopped; its own error is in the meltano run log"
+        if self._state_messages == 0:
+            read = sum(self.tallies.read.values())
+            return (f"the tap's output ended before its first STATE message ({read} "
+                    f"records read): {hint}")
+        open_versions = sorted(s for s, versions in self._activations.items() if versions)
+        if open_versions:
+            return (f"the tap's output ended inside full-table stream(s) "
+                    f"{', '.join(open_versions)} (version started, never completed): {hint}")
+        interrupted = runs.interrupted_streams(self._last_state)
+        if interrupted:
+            return (f"the tap's last STATE has unfinished stream(s) {', '.join(interrupted)} "
+                    f"(progress markers): {hint}")
+        return None
 
     def _finish(self, status: str, error_text: str | None) -> None:
         if error_text:
-            self.logger.error("run %s failed: %s", self.run_id, error_text)
+            region = f" of region {self.region_code}" if self.region_code else ""
+            self.logger.error("run %s%s failed: %s", self.run_id, region, error_text)
         if "loader" not in self.__dict__:
             return  # never connected: nothing to record
         writer_error = self.writer.join() if "writer" in self.__dict__ else None

@@ -87,6 +87,9 @@ def test_one_environment_and_one_schedule_per_region():
         upper = region.upper()
         assert tap["client_id"] == f"${{BREEZEWAY_{upper}_CLIENT_ID}}"
         assert tap["client_secret"] == f"${{BREEZEWAY_{upper}_CLIENT_SECRET}}"
+        # The target knows the region before any record: a run failing early is recorded.
+        target = environments[region]["config"]["plugins"]["loaders"][0]["config"]
+        assert target["region_code"] == region
     jobs = {j["name"]: j["tasks"] for j in settings["jobs"]}
     extractors = {p["name"]: p for p in settings["plugins"]["extractors"]}
     for schedule in settings["schedules"]:

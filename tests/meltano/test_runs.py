@@ -19,7 +19,7 @@ from breezeway_sim.queries import filter_reservations, filter_tasks
 from meltano_expect import expect_region, hard_case_ids, loaded_keys, open_rejects
 from meltano_helpers import MeltanoEnv, assert_ok, region_env, tail
 from sqlalchemy.engine import make_url
-from target_breezeway_postgres import embedded
+from target_breezeway_postgres import embedded, status
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +159,13 @@ def test_two_regions_concurrently_into_one_database_with_separate_state(
         runs = connection.execute(sa.text(
             f'SELECT region_code, status, count(*) FROM "{schema}".sync_runs '
             "GROUP BY 1, 2 ORDER BY 1")).all()
+        # The region's run as a whole: the real tap's complete output is judged complete.
+        whole_runs = connection.execute(sa.text(
+            f'SELECT region_code, status FROM "{schema}".sync_runs '
+            "WHERE stream = '*' ORDER BY 1")).all()
     assert [(r, s) for r, s, _ in runs] == [("austin", "succeeded"), ("nashville", "succeeded")]
+    assert [tuple(r) for r in whole_runs] == [("austin", "succeeded"),
+                                              ("nashville", "succeeded")]
     listed = meltano.run(["state", "list"], system_db)
     assert set(listed.stdout.split()) == {SCHEDULED_STATE_ID.format(r) for r in TWO}
     for region in TWO:  # each state holds its own region's bookmarks only
@@ -242,11 +248,28 @@ def test_demo_pipeline_on_the_embedded_default(meltano: MeltanoEnv, system_db: P
 
 def test_wrong_credentials_fail_the_run_with_the_reason(meltano: MeltanoEnv, system_db: Path,
                                                         sim: Simulator, pg_url: str,
-                                                        fresh_schema: Callable[[], str]):
-    env = region_env(sim, "nashville", pg_url, fresh_schema())
+                                                        fresh_schema: Callable[[], str],
+                                                        capsys: pytest.CaptureFixture[str]):
+    """Meltano closes the target's stdin when the tap dies (no signal): the target, told its
+    region by the environment, records the run failed, and `breezeway-status` shows it."""
+    schema = fresh_schema()
+    env = region_env(sim, "nashville", pg_url, schema)
     env["BREEZEWAY_NASHVILLE_CLIENT_SECRET"] = "not-the-secret"
     result = meltano.run(["--environment", "nashville", "run", *PIPELINE], system_db, env)
     assert result.returncode != 0
     last_lines = tail(result.stderr, 15)
     assert "Breezeway refused the credentials for region 'nashville'" in last_lines
+    assert "of region nashville failed: the tap's output ended before its first STATE" \
+        in last_lines
+    assert "Extractor failed" in last_lines and "Loader failed" not in result.stderr
     assert "not-the-secret" not in result.stderr
+
+    code = status.main(["--url", pg_url, "--schema", schema, "--check"])
+    verdicts = {line.split()[1].rstrip(":"): line for line in capsys.readouterr().out.splitlines()
+                if not line.startswith("CHECK")}
+    assert code == status.EXIT_UNHEALTHY
+    assert verdicts["nashville"].startswith("FAILED       nashville: last run ")
+    assert verdicts["nashville"].endswith(
+        "the tap's output ended before its first STATE message (0 records read): the "
+        "extractor failed or was stopped; its own error is in the meltano run log")
+    assert verdicts["austin"].startswith("NEVER_SYNCED")
