@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from breezeway_sim.regions import REGIONS, credentials_for
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,22 @@ def meltano_env(sys_dir: Path, database_url: str, api_url: str,
         **{f"TAP_BREEZEWAY__{region.upper()}_API_URL": api_url for region in REGIONS},
     })
     return env
+
+
+def start_dates(regions: list[str]) -> dict[str, str]:
+    """Each region environment's `start_date` in meltano.yml (what its tap will send)."""
+    project = yaml.safe_load((PROJECT / "meltano.yml").read_text())
+    dates: dict[str, str] = {}
+    for environment in project.get("environments", []):
+        if environment["name"] not in regions:
+            continue
+        for extractor in environment["config"]["plugins"]["extractors"]:
+            if "start_date" in extractor.get("config", {}):
+                dates[environment["name"]] = str(extractor["config"]["start_date"])
+    missing = sorted(set(regions) - set(dates))
+    if missing:
+        raise ValueError(f"meltano.yml has no tap start_date for environments {missing}")
+    return dates
 
 
 def install_plugins(sys_dir: Path, log: Path) -> None:
