@@ -49,7 +49,7 @@ class TapBreezeway(Tap):
                  "`limit` of paginated list calls.", default=100),
         _setting("max_requests_per_second", th.NumberType(minimum=0), "Max requests per second",
                  "Request-rate budget of the whole run (all streams and threads); 0 for "
-                 "no limit.", default=10),
+                 "no limit.", default=20),
         _setting("max_workers", th.IntegerType(minimum=1), "Max workers",
                  "Parallel per-property task calls.", default=8),
         _setting("backoff_max_tries", th.IntegerType(minimum=1), "Backoff max tries",
