@@ -49,11 +49,7 @@ def test_failed_migration_rolls_back_whole_run(pg_engine, pg_schema, tmp_path: P
     with pytest.raises(MigrationError, match=r"900_broken\.sql"):
         apply_migrations(pg_engine, pg_schema, copy)
 
-    with pg_engine.connect() as connection:
-        exists = connection.exec_driver_sql(
-            "SELECT to_regclass(%s)", (f'"{pg_schema}".schema_migrations',)
-        ).scalar()
-    assert exists is None
+    assert not _migrations_table_exists(pg_engine, pg_schema)
 
 
 def test_schema_name_is_validated(pg_engine):
@@ -109,8 +105,12 @@ def test_failing_repeatable_names_its_file_and_rolls_back(pg_engine, pg_schema, 
 
     with pytest.raises(MigrationError, match=r"R__broken\.sql failed"):
         apply_migrations(pg_engine, pg_schema, copy)
-    with pg_engine.connect() as connection:
-        exists = connection.exec_driver_sql(
-            "SELECT to_regclass(%s)", (f'"{pg_schema}".schema_migrations',)
-        ).scalar()
-    assert exists is None
+    assert not _migrations_table_exists(pg_engine, pg_schema)
+
+
+def _migrations_table_exists(engine, schema: str) -> bool:
+    """Whether a run left schema_migrations behind (a failed run must leave nothing)."""
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT to_regclass(%s)", (f'"{schema}".schema_migrations',)
+        ).scalar() is not None
