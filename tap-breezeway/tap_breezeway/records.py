@@ -33,9 +33,32 @@ def utc_datetime(value: Any) -> Any:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return value
+    if _is_plain_utc_form(value):
+        # Already the output form but for a naive value's offset: converting through
+        # `isoformat` would cost ~10x the parse and yield the same characters.
+        return value if len(value) == _PLAIN_UTC_LEN else value + "+00:00"
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC).isoformat()
     return moment.astimezone(UTC).isoformat()
+
+
+_PLAIN_LEN = len("2024-01-31T10:00:00")
+_PLAIN_UTC_LEN = len("2024-01-31T10:00:00+00:00")
+
+
+def _is_plain_utc_form(value: str) -> bool:
+    """Whether a value `fromisoformat` accepted is 'YYYY-MM-DDTHH:MM:SS', naive or '+00:00'.
+
+    These are the two forms the API sends. The separators pin the layout (a week date
+    such as '2024-W01-1T10:00:00' has a 'W' where '-' must be; fractions and other
+    offsets change the length), and ASCII rules out other digits the parser accepts.
+    """
+    size = len(value)
+    return (
+        (size == _PLAIN_LEN or (size == _PLAIN_UTC_LEN and value.endswith("+00:00")))
+        and value[4] == "-" and value[7] == "-" and value[10] == "T"
+        and value[13] == ":" and value[16] == ":" and value.isascii()
+    )
 
 
 def _part(obj: Any, key: str) -> Any:

@@ -97,6 +97,14 @@ class TapBreezeway(Tap):
     def request_pacer(self) -> RequestPacer:
         return RequestPacer(float(self.config["max_requests_per_second"]) or None)
 
+    def flush_output(self) -> None:
+        """Write out the messages our writer still holds (it writes in chunks).
+
+        An injected writer of another kind writes each message itself: nothing to do.
+        """
+        if isinstance(self.message_writer, StateFlushingWriter):
+            self.message_writer.flush()
+
     _property_ids: list[Any] | None = None
 
     def remember_property_ids(self, ids: list[Any]) -> None:
