@@ -67,3 +67,17 @@ SELECT lp.property_id, lp.region_code, lp.company_id,
   JOIN breezeaway_properties_gw l ON l.id = lp.legacy_id
  WHERE lp.reason IS NULL
 ON CONFLICT ON CONSTRAINT uq_properties_natural_key DO NOTHING;
+
+-- The reject reason of a row whose property is not loaded (reservations, tasks): says
+-- whether the property's own legacy row was rejected or never existed. PL/pgSQL, so its
+-- body is checked at call time, after legacy_property exists.
+CREATE OR REPLACE FUNCTION pg_temp.orphan_of_property(noun text, id bigint, region text)
+RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    RETURN format('orphan: %s %s is not loaded in region %s (%s)', noun, id, region,
+                  CASE WHEN EXISTS (SELECT 1 FROM legacy_property lp
+                                     WHERE lp.property_id = id AND lp.region_code = region)
+                       THEN 'its legacy row was rejected'
+                       ELSE 'absent from the legacy properties' END);
+END;
+$fn$;

@@ -28,13 +28,7 @@ UPDATE legacy_reservation lr SET reason = CASE
     WHEN lr.property_id IS NULL
         THEN format('bad_value: property_id %L is not an integer id', lr.record ->> 'property_id')
     WHEN lr.property_pk IS NULL
-        THEN format('orphan: property %s is not loaded in region %s (%s)',
-                    lr.property_id, lr.region_code,
-                    CASE WHEN EXISTS (SELECT 1 FROM legacy_property lp
-                                       WHERE lp.property_id = lr.property_id
-                                         AND lp.region_code = lr.region_code)
-                         THEN 'its legacy row was rejected'
-                         ELSE 'absent from the legacy properties' END)
+        THEN pg_temp.orphan_of_property('property', lr.property_id, lr.region_code)
     WHEN NOT pg_temp.absent(lr.record ->> 'checkin_date') AND lr.checkin_date IS NULL
         THEN format('bad_value: checkin_date %L is not a date', lr.record ->> 'checkin_date')
     WHEN NOT pg_temp.absent(lr.record ->> 'checkout_date') AND lr.checkout_date IS NULL

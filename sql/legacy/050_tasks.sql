@@ -29,13 +29,7 @@ UPDATE legacy_task lt SET reason = CASE
     WHEN lt.home_id IS NULL
         THEN format('bad_value: home_id %L is not an integer id', lt.record ->> 'home_id')
     WHEN lt.property_pk IS NULL
-        THEN format('orphan: home (property) %s is not loaded in region %s (%s)',
-                    lt.home_id, lt.region_code,
-                    CASE WHEN EXISTS (SELECT 1 FROM legacy_property lp
-                                       WHERE lp.property_id = lt.home_id
-                                         AND lp.region_code = lt.region_code)
-                         THEN 'its legacy row was rejected'
-                         ELSE 'absent from the legacy properties' END)
+        THEN pg_temp.orphan_of_property('home (property)', lt.home_id, lt.region_code)
     WHEN NOT pg_temp.absent(lt.record ->> 'linked_reservation_id')
          AND lt.linked_reservation_id IS NULL
         THEN format('bad_value: linked_reservation_id %L is not an integer id',
