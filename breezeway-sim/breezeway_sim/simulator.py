@@ -86,6 +86,7 @@ class Simulator:
         self.tokens = TokenIssuer()
         self.auth_calls: dict[tuple[str, str], datetime] = {}
         self._faults = FaultInjector()
+        self._failed_calls: list[tuple[str, dict[str, str], int]] = []
         self._counters: Counter[str] = Counter()
         self.requests_log: list[tuple[str, str, dict[str, str], int]] = []
         self._server: SimulatorHTTPServer | None = None
@@ -178,6 +179,29 @@ class Simulator:
         if auth_rate_limit is not None:
             self.auth_rate_limit = bool(auth_rate_limit)
 
+    def fail_calls(self, path_suffix: str, status: int, **query: str) -> None:
+        """Answer `status` to every data call whose path ends with `path_suffix` and whose
+        query has these values (e.g. one property's task list: `fail_calls("/task/", 422,
+        home_id="1000005")`), until `clear_failed_calls`. Upstream, some properties' task
+        lists answer 422."""
+        with self.lock:
+            self._failed_calls.append((path_suffix, dict(query), int(status)))
+        self._forget_answers()
+
+    def clear_failed_calls(self) -> None:
+        with self.lock:
+            self._failed_calls.clear()
+        self._forget_answers()
+
+    def _forced_status(self, request: Request) -> int | None:
+        with self.lock:
+            for suffix, query, status in self._failed_calls:
+                if request.path.endswith(suffix) and all(
+                    request.query.get(name, [None])[-1] == value for name, value in query.items()
+                ):
+                    return status
+        return None
+
     @property
     def faults(self) -> FaultProfile:
         return self._faults.profile
@@ -205,6 +229,9 @@ class Simulator:
                 time.sleep(self.faults.latency_ms / 1000)
             if route.kind == "data":
                 request.region = api.authenticate(self, request)
+                forced = self._forced_status(request)
+                if forced is not None:
+                    return self._finish(request, route.kind, self._fault_reply(forced))
                 decision = self._faults.decide()
                 if decision.status is not None:
                     return self._finish(request, route.kind, self._fault_reply(decision.status))

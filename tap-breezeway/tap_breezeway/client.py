@@ -17,6 +17,7 @@ import random
 import typing as t
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator, SinglePagePaginator
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
@@ -44,6 +46,14 @@ if t.TYPE_CHECKING:
 API_PREFIX = "/public/inventory/v1"
 REQUEST_TIMEOUT_S = 60
 _decoder = msgspec.json.Decoder()
+
+
+class RefusedCallError(FatalAPIError):
+    """A 4xx answer no retry can change; keeps the response, whose status names the cause."""
+
+    def __init__(self, message: str, response: requests.Response) -> None:
+        super().__init__(message)
+        self.response = response
 
 
 class TokenRenewedError(RetriableAPIError):
@@ -80,6 +90,49 @@ class TotalPagesPaginator(PageNumberPaginator):
             return self.current_value < total_pages
         # No total given: a full page may have a successor, a short one cannot.
         return len(body.get("results") or ()) >= self._page_size
+
+
+@dataclass
+class CrawlPart:
+    """One unit of a crawl: its objects and, when its calls failed, why.
+
+    A stream is read in parts (the whole list; or one part per property for tasks). A
+    part whose calls failed has no objects and a `failure`; it is read again next run.
+    """
+
+    objects: Iterable[records.ApiObject]
+    scope: str = "region"
+    property_id: int | None = None
+    failure: str | None = None
+    window_start: datetime | None = None
+
+
+@dataclass
+class CrawlReporter:
+    """Writes a `crawls` record after each part: failures always, complete parts when the
+    run read the stream's whole window (docs/streams.md, "Deletions")."""
+
+    crawls: SideStream
+    region_code: str
+    stream: str
+    window_start: datetime
+    window_end: datetime
+    reports_complete: bool
+
+    def report(self, part: CrawlPart, read: int) -> None:
+        if part.failure is None and not self.reports_complete:
+            return
+        self.crawls.write({
+            "region_code": self.region_code,
+            "stream": self.stream,
+            "scope": part.scope,
+            "property_id": part.property_id,
+            "window_start": (part.window_start or self.window_start).isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "complete": part.failure is None,
+            "reason": part.failure,
+            "records": read,
+        })
 
 
 class SelectionOnceStream(Stream):
@@ -194,7 +247,7 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.response_error_message(response), response)
         if status >= HTTPStatus.BAD_REQUEST:
-            raise FatalAPIError(self.response_error_message(response))
+            raise RefusedCallError(self.response_error_message(response), response)
         try:
             decoded_body(response)
         except msgspec.DecodeError as error:
@@ -269,26 +322,41 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         """API objects, each followed by its nested children; then the completion hooks.
 
         Code after a `yield` runs once the SDK has written the record just yielded, which
-        is what puts every child record right after its parent in the output.
+        is what puts every child record right after its parent in the output, and a crawl
+        report (stream `crawls`) right after the last record of the part it reports.
         """
         seen: dict[t.Any, None] = {}  # ids in API order
-        with ExitStack() as open_children:
+        with ExitStack() as open_side_streams:
             children = [c for c in self.nested_children() if c.selected]
             for child in children:
-                child.start_run(open_children)
-            for obj in self.fetch_objects(context):
-                object_id = obj.get("id")
-                if object_id is not None and object_id in seen:
-                    self.logger.info(
-                        "Skipping %s id=%s: already read in this run (a page boundary "
-                        "shifted)", self.name, object_id,
-                    )
-                    continue
-                seen[object_id] = None  # an object without id goes on: the target rejects it
-                yield obj
-                for child in children:
-                    child.write_children_of(obj)
+                child.start_run(open_side_streams)
+            reporter = self.crawl_reporter(context, open_side_streams)
+            for part in self.crawl_parts(context):
+                read = 0
+                for obj in part.objects:
+                    read += 1
+                    object_id = obj.get("id")
+                    if object_id is not None and object_id in seen:
+                        self.logger.info(
+                            "Skipping %s id=%s: already read in this run (a page boundary "
+                            "shifted)", self.name, object_id,
+                        )
+                        continue
+                    seen[object_id] = None  # an object without id goes on: the target rejects it
+                    yield obj
+                    for child in children:
+                        child.write_children_of(obj)
+                if reporter is not None:
+                    reporter.report(part, read)
         self.finish_run(context, list(seen))
+
+    def crawl_parts(self, context: Context | None) -> Iterator[CrawlPart]:
+        """The stream's reads, in the order they are written: one part, the whole list."""
+        yield CrawlPart(self.fetch_objects(context))
+
+    def crawl_reporter(self, context: Context | None, stack: ExitStack) -> CrawlReporter | None:
+        """Who reports this stream's crawls (only incremental streams do, see there)."""
+        return None
 
     def _sync_records(
         self, context: Context | None = None, *, write_messages: bool = True
@@ -355,15 +423,56 @@ class IncrementalStream(BreezewayStream):
         return [{"region_code": self.region_code}]
 
     def starting_moment(self, context: Context | None) -> datetime:
-        """The bookmark, or start_date on a first run (start_date has a default).
+        """The bookmark, or start_date on a first run or a reconcile run.
 
         Both reservations and tasks must always send a date filter: without one the API
         hides history (reservations) or finished tasks.
         """
+        if self.config.get("reconcile"):
+            return datetime.fromisoformat(str(self.config["start_date"]))
         moment = self.get_starting_timestamp(context)
         if moment is None:
             raise ValueError(f"'{self.name}' needs start_date or a bookmark to filter on")
         return moment
+
+    def reads_full_window(self, context: Context | None) -> bool:
+        """Whether this run reads everything from start_date: a reconcile run, or no bookmark
+        yet (a first run, or `--full-refresh`)."""
+        bookmark = self.get_context_state(context).get("replication_key_value")
+        return bool(self.config.get("reconcile")) or bookmark is None
+
+    def crawl_window_start(self, context: Context | None) -> datetime:
+        """The `updated_at` lower bound this run sends (what a crawl report covers)."""
+        return self.starting_moment(context)
+
+    def crawl_reporter(self, context: Context | None, stack: ExitStack) -> CrawlReporter | None:
+        crawls = self.breezeway_tap.crawls_stream()
+        if crawls is None:
+            return None
+        crawls.start_run(stack)
+        full_window = self.reads_full_window(context)
+        unchanged = self.records_reach_targets_unchanged()
+        if full_window and not unchanged:
+            self.logger.warning(
+                "'%s' is read over its whole window, but not reported complete: a stream map "
+                "or a partial field selection changes its records, so a target could not "
+                "tell a deletion from a filtered record", self.name,
+            )
+        return CrawlReporter(
+            crawls, self.region_code, self.name, self.crawl_window_start(context),
+            datetime.fromtimestamp(self._initialized_at / 1000, tz=UTC),
+            reports_complete=full_window and unchanged,
+        )
+
+    def records_reach_targets_unchanged(self) -> bool:
+        """Every field selected and no stream map (filter, alias, transform) on the stream."""
+        maps = self.stream_maps
+        return (
+            self._selects_every_property()
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+        )
 
     def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
         """Advance the bookmark to sync start minus the overlap when records lack updated_at.
@@ -403,7 +512,31 @@ class IncrementalStream(BreezewayStream):
         super()._increment_stream_state(latest_record, context=context)
 
 
-class NestedChildStream(SelectionOnceStream):
+class SideStream(SelectionOnceStream):
+    """A stream whose records another stream writes, as it reads (no API call of its own).
+
+    SCHEMA goes out once per run, before the first record; each writing stream's run gets
+    a record counter (the SDK's metrics).
+    """
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # see BreezewayStream
+
+    _record_counter: t.Any = None
+    _schema_sent = False
+
+    def start_run(self, stack: ExitStack) -> None:
+        """SCHEMA once, before the first record; a record counter for the writer's run."""
+        if not self._schema_sent:
+            self._write_schema_message()
+            self._schema_sent = True
+        self._record_counter = stack.enter_context(self.get_record_counter())
+
+    def write(self, record: records.Record) -> None:
+        self._write_record_message(record)
+        self._record_counter.increment()
+
+
+class NestedChildStream(SideStream):
     """Records of an array nested in the parent's API object: no API call of their own.
 
     Written by the parent (`BreezewayStream.get_records`) right after each parent record,
@@ -416,8 +549,6 @@ class NestedChildStream(SelectionOnceStream):
     stays the same size however many parents there are.
     """
 
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # see BreezewayStream
-
     #: The parent's array the records come from.
     array: t.ClassVar[str]
     #: Name of the parent id field in the child record.
@@ -425,13 +556,6 @@ class NestedChildStream(SelectionOnceStream):
     #: Name of the child's own id field in the record (None: keyed by position).
     child_key: t.ClassVar[str | None]
     item_builder: t.ClassVar[Callable[[records.ApiObject], records.Record]]
-
-    _record_counter: t.Any = None
-
-    def start_run(self, stack: ExitStack) -> None:
-        """SCHEMA once, before the parent's first record; one record counter per run."""
-        self._write_schema_message()
-        self._record_counter = stack.enter_context(self.get_record_counter())
 
     def write_children_of(self, parent: records.ApiObject) -> None:
         region_code = self.config["region_code"]
@@ -443,8 +567,7 @@ class NestedChildStream(SelectionOnceStream):
             build=type(self).item_builder,
         ):
             record["region_code"] = region_code
-            self._write_record_message(record)
-            self._record_counter.increment()
+            self.write(record)
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
         """Never called: the parent stream writes these records (see class docstring)."""

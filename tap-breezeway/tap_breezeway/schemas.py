@@ -250,3 +250,19 @@ COMPANIES = schema(
     REGION_CODE,
     *text("name", "reference_company_id"),
 )
+
+CRAWLS = schema(
+    REGION_CODE,
+    th.Property("stream", th.StringType, required=True, nullable=False,
+                description="The stream crawled: `reservations` or `tasks`."),
+    th.Property("scope", th.StringType, required=True, nullable=False,
+                description="What the crawl covered: `region` (every page of the stream) or "
+                "`property:<id>` (one property's tasks)."),
+    optional_id("property_id"),
+    *datetimes("window_start", "window_end"),
+    th.Property("complete", th.BooleanType, required=True, nullable=False,
+                description="True: every object of the scope within the window was read. "
+                "False: the scope's calls failed (see `reason`); it is read again next run."),
+    *text("reason"),
+    *integers("records"),
+)

@@ -6,14 +6,21 @@ import typing as t
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import requests
 from requests.adapters import HTTPAdapter
-from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_breezeway import records, schemas
-from tap_breezeway.client import BreezewayStream, IncrementalStream, NestedChildStream
+from tap_breezeway.auth import AuthUnavailableError, CredentialsRefusedError
+from tap_breezeway.client import (
+    BreezewayStream,
+    CrawlPart,
+    IncrementalStream,
+    NestedChildStream,
+    SideStream,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -96,6 +103,12 @@ class TasksStream(IncrementalStream):
     calls run on `max_workers` threads under the run's rate budget, while the records are
     yielded in property order (deterministic output). The bookmark is one per region,
     not per property, so state does not grow with the number of properties.
+
+    A property whose calls fail (some answer 422 upstream; or retries run out) is skipped,
+    never the region: it is reported in `crawls` and kept in the state's
+    `retry_properties` with the day its range must start from, so the next run reads its
+    missed changes while the region's bookmark moves on. Only when more properties fail
+    than `max_skipped_properties_ratio` allows (something systemic) does the run fail.
     """
 
     name = "tasks"
@@ -104,6 +117,8 @@ class TasksStream(IncrementalStream):
     schema = schemas.TASKS
     record_builder = staticmethod(records.task_record)
 
+    _skipped: dict[int, date]
+
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         assert context is not None  # always called with a property's context
         params = super().get_url_params(context, next_page_token)
@@ -111,21 +126,82 @@ class TasksStream(IncrementalStream):
         params["updated_at"] = context["updated_range"]
         return params
 
-    def fetch_objects(self, context: Context | None) -> Iterator[records.ApiObject]:
+    def crawl_window_start(self, context: Context | None) -> datetime:
+        return datetime.combine(self._first_day(context), time(0), tzinfo=UTC)
+
+    def _first_day(self, context: Context | None) -> date:
+        return (self.starting_moment(context) - timedelta(days=1)).date()
+
+    def crawl_parts(self, context: Context | None) -> Iterator[CrawlPart]:
         home_ids = self.breezeway_tap.property_ids()
-        first_day = (self.starting_moment(context) - timedelta(days=1)).date()
+        first_day = self._first_day(context)
         last_day = datetime.now(UTC).date() + timedelta(days=1)
-        base = {**(context or {}), "updated_range": f"{first_day},{last_day}"}
+        retry_from = self._retry_days(context)
+        self._skipped = {}
+        tolerated = max(2, int(float(self.config["max_skipped_properties_ratio"]) * len(home_ids)))
         workers = max(1, int(self.config["max_workers"]))
         self._size_connection_pool(workers)
+
+        def crawl(home_id: t.Any) -> CrawlPart:
+            since = min(first_day, retry_from.get(home_id, first_day))
+            return self._crawl_property(context, home_id, since, last_day)
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tasks") as pool:
-            yield from _in_submission_order(
-                pool, home_ids, lambda home_id: self._tasks_of({**base, "home_id": home_id}),
-                window=workers * 2,
+            for part in _in_submission_order(pool, home_ids, crawl, window=workers * 2):
+                if part.failure is not None:
+                    self._skip(part, first_day, retry_from, tolerated, len(home_ids))
+                yield part
+
+    def _crawl_property(
+        self, context: Context | None, home_id: t.Any, since: date, until: date
+    ) -> CrawlPart:
+        part_context = {**(context or {}), "home_id": home_id, "updated_range": f"{since},{until}"}
+        window_start = datetime.combine(since, time(0), tzinfo=UTC)
+        scope = f"property:{home_id}"
+        try:
+            objects = list(self.request_records(part_context))
+        except (CredentialsRefusedError, AuthUnavailableError):
+            raise  # the region's credentials, not this property: fail the run
+        except (FatalAPIError, RetriableAPIError, requests.RequestException) as error:
+            return CrawlPart((), scope, home_id, _failure_reason(error), window_start)
+        return CrawlPart(objects, scope, home_id, None, window_start)
+
+    def _skip(
+        self, part: CrawlPart, first_day: date, retry_from: dict[t.Any, date], tolerated: int,
+        total: int,
+    ) -> None:
+        home_id = part.property_id
+        self._skipped[home_id] = min(first_day, retry_from.get(home_id, first_day))
+        self.logger.warning(
+            "tasks of property %s skipped in region '%s' (%s): read again next run",
+            home_id, self.region_code, part.failure,
+        )
+        if len(self._skipped) > tolerated:
+            raise FatalAPIError(
+                f"Task calls failed for {len(self._skipped)} of {total} properties in region "
+                f"'{self.region_code}' (more than {tolerated} tolerated; last: property "
+                f"{home_id}, {part.failure}): something systemic, the run stops"
             )
 
-    def _tasks_of(self, context: Context) -> list[records.ApiObject]:
-        return list(self.request_records(context))
+    def _retry_days(self, context: Context | None) -> dict[t.Any, date]:
+        """Properties skipped by earlier runs, with the day their range must start from."""
+        saved = self.get_context_state(context).get(RETRY_PROPERTIES) or {}
+        days: dict[t.Any, date] = {}
+        for key, day in saved.items() if isinstance(saved, dict) else ():
+            try:
+                days[int(key)] = date.fromisoformat(str(day))
+            except ValueError:
+                self.logger.warning("ignoring unreadable retry_properties entry in state")
+        return days
+
+    def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
+        """Keep the skipped properties (and their start day) for the next run."""
+        super().finish_run(context, ids)
+        state = self.get_context_state(context)
+        if self._skipped:
+            state[RETRY_PROPERTIES] = {str(k): v.isoformat() for k, v in self._skipped.items()}
+        else:
+            state.pop(RETRY_PROPERTIES, None)
 
     def _size_connection_pool(self, workers: int) -> None:
         """requests keeps 10 connections per host; parallel workers need one each."""
@@ -134,19 +210,31 @@ class TasksStream(IncrementalStream):
             self.requests_session.mount(prefix, adapter)
 
 
+#: Key of the tasks state partition: property id -> first day its next read must cover.
+RETRY_PROPERTIES = "retry_properties"
+
+
+def _failure_reason(error: BaseException) -> str:
+    """Why a property's calls failed, without any value: the HTTP status or error class."""
+    response = getattr(error, "response", None)
+    if isinstance(response, requests.Response):
+        return f"HTTP {response.status_code}"
+    return type(error).__name__
+
+
 def _in_submission_order(
     pool: ThreadPoolExecutor,
     keys: Iterable[t.Any],
-    fetch: t.Callable[[t.Any], list[records.ApiObject]],
+    fetch: t.Callable[[t.Any], CrawlPart],
     *,
     window: int,
-) -> Iterator[records.ApiObject]:
-    """Results of `fetch(key)` for every key, in key order, at most `window` in flight.
+) -> Iterator[CrawlPart]:
+    """`fetch(key)` for every key, results in key order, at most `window` in flight.
 
     The window bounds memory (a fetched property waits only for slower predecessors).
     On an error or an early stop the calls not yet started are cancelled.
     """
-    pending: deque[Future[list[records.ApiObject]]] = deque()
+    pending: deque[Future[CrawlPart]] = deque()
     remaining = iter(keys)
     try:
         for key in remaining:
@@ -154,11 +242,11 @@ def _in_submission_order(
             if len(pending) >= window:
                 break
         while pending:
-            batch = pending.popleft().result()
+            result = pending.popleft().result()
             next_key = next(remaining, _DONE)
             if next_key is not _DONE:
                 pending.append(pool.submit(fetch, next_key))
-            yield from batch
+            yield result
     finally:
         for future in pending:
             future.cancel()
@@ -262,7 +350,33 @@ class CompaniesStream(BreezewayStream):
             )
 
 
-STREAM_TYPES: tuple[type[BreezewayStream | NestedChildStream], ...] = (
+class CrawlsStream(SideStream):
+    """Reports of the crawls of reservations and tasks (docs/streams.md, "Deletions").
+
+    Written by those streams as they read: a record after each complete full-window crawl
+    of a scope (the region's reservations; one property's tasks), and after every scope
+    whose calls failed. It is synced first only to send its SCHEMA early; its records come
+    later, from the streams it reports on. No ACTIVATE_VERSION: a run reports only what it
+    crawled, not the complete set of crawls.
+    """
+
+    name = "crawls"
+    primary_keys = ("region_code", "stream", "scope")
+    replication_key = None
+    schema = schemas.CRAWLS
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return False
+
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """No records of its own; the SDK has just sent this stream's SCHEMA."""
+        self._schema_sent = True
+        return ()
+
+
+STREAM_TYPES: tuple[type[BreezewayStream | SideStream], ...] = (
+    CrawlsStream,
     PropertiesStream,
     PropertyPhotosStream,
     ReservationsStream,

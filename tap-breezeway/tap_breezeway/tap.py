@@ -9,9 +9,10 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from tap_breezeway.auth import BreezewayAuthenticator
+from tap_breezeway.client import SideStream
 from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.ratelimit import RequestPacer
-from tap_breezeway.streams import STREAM_TYPES, PropertiesStream
+from tap_breezeway.streams import STREAM_TYPES, CrawlsStream, PropertiesStream
 
 #: First day read when neither state nor start_date says otherwise (Breezeway was founded
 #: in 2015; an explicit filter is required anyway, see the reservations/tasks streams).
@@ -70,6 +71,16 @@ class TapBreezeway(Tap):
         _setting("bookmark_overlap_s", th.NumberType(minimum=0), "Bookmark overlap (s)",
                  "When records carry no updated_at, the bookmark is the sync start minus "
                  "this margin (clock skew between us and the API).", default=300),
+        _setting("reconcile", th.BooleanType, "Reconcile",
+                 "Read reservations and tasks over their whole window from start_date, "
+                 "ignoring bookmarks, and report each complete crawl in stream `crawls` so a "
+                 "target can retire rows deleted upstream (the weekly reconcile job sets it; "
+                 "a run without a bookmark does the same).", default=False),
+        _setting("max_skipped_properties_ratio", th.NumberType(minimum=0, maximum=1),
+                 "Max skipped properties ratio",
+                 "A property whose task calls fail is skipped (reported in `crawls`, read "
+                 "again next run); when more than this share of the properties (and more "
+                 "than 2) fail, the run fails instead.", default=0.05),
         _setting("emit_activate_version_messages", th.BooleanType,
                  "Emit ACTIVATE_VERSION messages",
                  "Mark full-table streams (properties, people) complete with ACTIVATE_VERSION "
@@ -104,6 +115,11 @@ class TapBreezeway(Tap):
         """
         if isinstance(self.message_writer, StateFlushingWriter):
             self.message_writer.flush()
+
+    def crawls_stream(self) -> SideStream | None:
+        """The `crawls` stream when selected: where incremental streams report their crawls."""
+        crawls = self.streams.get(CrawlsStream.name)
+        return crawls if isinstance(crawls, CrawlsStream) and crawls.selected else None
 
     _property_ids: list[Any] | None = None
 

@@ -113,8 +113,14 @@ def unique_children(items: list[dict], id_key: str | None) -> list[dict]:
 
 
 def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None,
-                    reservations: list[dict] | None = None) -> dict[str, int]:
-    """Records per stream of a full first run (or of the given tasks/reservations)."""
+                    reservations: list[dict] | None = None, *,
+                    full_window: bool | None = None) -> dict[str, int]:
+    """Records per stream of a full first run (or of the given tasks/reservations).
+
+    A full-window run (default: when neither tasks nor reservations are given, i.e. a
+    first run) reports one complete crawl per property's tasks plus the region's
+    reservations in stream `crawls`.
+    """
     data = sim.data(region)
     parents = {
         "properties": data.properties,
@@ -126,6 +132,9 @@ def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None
         counts[child] = sum(len(unique_children(obj[array], id_key)) for obj in parents[parent])
     counts["people"] = len(data.people)
     counts["companies"] = len(data.companies)
+    if full_window is None:
+        full_window = tasks is None and reservations is None
+    counts["crawls"] = len(data.properties) + 1 if full_window else 0
     return {name: count for name, count in counts.items() if count}
 
 

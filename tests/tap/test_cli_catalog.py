@@ -15,7 +15,7 @@ from tap_harness import expected_counts, run_tap, tap_config
 TAP = str(Path(sys.executable).with_name("tap-breezeway"))
 ALL_STREAMS = {"properties", "property_photos", "reservations", "reservation_guests", "tasks",
                "task_assignments", "task_photos", "task_costs", "task_supplies", "people",
-               "companies"}
+               "companies", "crawls"}
 
 
 def test_about_lists_settings_with_titles_and_secrets():
