@@ -119,18 +119,40 @@ class CrawlReporter:
     window_end: datetime
     reports_complete: bool
 
+    _parts: int = 0
+    _failed: int = 0
+    _read: int = 0
+    _region_written: bool = False
+
     def report(self, part: CrawlPart, read: int) -> None:
-        if part.failure is None and not self.reports_complete:
-            return
+        """After a part's last record: its failure, or its completeness (full window)."""
+        self._parts += 1
+        self._failed += part.failure is not None
+        self._read += read
+        self._region_written |= part.scope == "region"
+        if part.failure is not None or self.reports_complete:
+            self._write(part.scope, part.property_id, part.window_start, part.failure, read)
+
+    def finish(self) -> None:
+        """After the last part of a stream read in several parts (tasks, per property): the
+        region's crawl ended — complete when every part was. A tap that dies midway never
+        writes it, so a target can tell an ended crawl from an interrupted one."""
+        if not self.reports_complete or self._region_written:
+            return  # a one-part stream's part is the region (reservations): already written
+        failure = f"{self._failed} of {self._parts} scopes not crawled" if self._failed else None
+        self._write("region", None, None, failure, self._read)
+
+    def _write(self, scope: str, property_id: int | None, window_start: datetime | None,
+               failure: str | None, read: int) -> None:
         self.crawls.write({
             "region_code": self.region_code,
             "stream": self.stream,
-            "scope": part.scope,
-            "property_id": part.property_id,
-            "window_start": (part.window_start or self.window_start).isoformat(),
+            "scope": scope,
+            "property_id": property_id,
+            "window_start": (window_start or self.window_start).isoformat(),
             "window_end": self.window_end.isoformat(),
-            "complete": part.failure is None,
-            "reason": part.failure,
+            "complete": failure is None,
+            "reason": failure,
             "records": read,
         })
 
@@ -348,6 +370,8 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
                         child.write_children_of(obj)
                 if reporter is not None:
                     reporter.report(part, read)
+            if reporter is not None:
+                reporter.finish()
         self.finish_run(context, list(seen))
 
     def crawl_parts(self, context: Context | None) -> Iterator[CrawlPart]:
@@ -589,3 +613,10 @@ def _api_error_text(response: requests.Response) -> str:
         parts.append(str(details["message"]))
     return "; ".join(parts)[:500] or "no error message"
 
+
+def failure_reason(error: BaseException) -> str:
+    """Why calls failed, without any value (ids, bodies): the HTTP status or error class."""
+    response = getattr(error, "response", None)
+    if isinstance(response, requests.Response):
+        return f"HTTP {response.status_code}"
+    return type(error).__name__

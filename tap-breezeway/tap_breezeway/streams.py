@@ -20,6 +20,7 @@ from tap_breezeway.client import (
     IncrementalStream,
     NestedChildStream,
     SideStream,
+    failure_reason,
 )
 
 if t.TYPE_CHECKING:
@@ -163,7 +164,7 @@ class TasksStream(IncrementalStream):
         except (CredentialsRefusedError, AuthUnavailableError):
             raise  # the region's credentials, not this property: fail the run
         except (FatalAPIError, RetriableAPIError, requests.RequestException) as error:
-            return CrawlPart((), scope, home_id, _failure_reason(error), window_start)
+            return CrawlPart((), scope, home_id, failure_reason(error), window_start)
         return CrawlPart(objects, scope, home_id, None, window_start)
 
     def _skip(
@@ -212,14 +213,6 @@ class TasksStream(IncrementalStream):
 
 #: Key of the tasks state partition: property id -> first day its next read must cover.
 RETRY_PROPERTIES = "retry_properties"
-
-
-def _failure_reason(error: BaseException) -> str:
-    """Why a property's calls failed, without any value: the HTTP status or error class."""
-    response = getattr(error, "response", None)
-    if isinstance(response, requests.Response):
-        return f"HTTP {response.status_code}"
-    return type(error).__name__
 
 
 def _in_submission_order(

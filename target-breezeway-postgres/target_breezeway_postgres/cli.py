@@ -1,4 +1,4 @@
-"""`breezeway-db`: database administration — migrate, legacy migration, legacy validation.
+"""`breezeway-db`: database administration — migrate, confirm deletions, legacy migration.
 
 The legacy migration is SQL (`sql/legacy/NNN_*.sql`) run in one transaction that ends with
 the reconciliation of `sql/legacy/validation_checks.sql`: a run that cannot account for
@@ -8,6 +8,7 @@ every legacy row (loaded + rejected = legacy) rolls back instead of committing h
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from target_breezeway_postgres.deletions import api_asker, confirm_deletions
 from target_breezeway_postgres.migrations import (
     MigrationError,
     SqlScript,
@@ -171,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     legacy.add_argument("--run-id", help="recorded on load_rejects (default: legacy-<UTC time>)")
     commands.add_parser("validate-legacy", parents=[common],
                         help="reconcile legacy and v2 tables; exit 1 on any mismatch")
+    confirm = commands.add_parser(
+        "confirm-deletions", parents=[common],
+        help="ask the API about the region's deletion candidates; soft-delete what answers 404")
+    confirm.add_argument(
+        "--tap-config", type=Path,
+        help="tap-breezeway config JSON of the region (default: the tap's TAP_BREEZEWAY_* "
+        "environment variables, as Meltano sets them)")
     return parser
 
 
@@ -195,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, engine: Engine) -> int:
+    if args.command == "confirm-deletions":
+        return _confirm_deletions(engine, args.schema, args.tap_config)
     if args.command == "migrate":
         applied = apply_migrations(engine, args.schema)
         print(f"applied: {', '.join(applied)}" if applied else f"{args.schema} is up to date")
@@ -213,6 +224,29 @@ def _run(args: argparse.Namespace, engine: Engine) -> int:
               "region/stream pair(s)", file=sys.stderr)
         return 1
     print("validation passed: loaded + rejected = legacy rows everywhere")
+    return 0
+
+
+def _confirm_deletions(engine: Engine, schema: str, tap_config_path: Path | None) -> int:
+    """Settle the pending deletion candidates of the tap config's region."""
+    tap_config = json.loads(tap_config_path.read_text()) if tap_config_path else None
+    region = (tap_config or {}).get("region_code") or os.environ.get("TAP_BREEZEWAY_REGION_CODE")
+    if not region:
+        print("breezeway-db: confirm-deletions needs the tap's region_code (in --tap-config "
+              "or TAP_BREEZEWAY_REGION_CODE)", file=sys.stderr)
+        return 2
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
+        connection.commit()
+        counts = confirm_deletions(connection, region, api_asker(tap_config))
+    finally:
+        raw.close()
+    summary = ", ".join(f"{stream} {outcome}: {n}" for (stream, outcome), n in sorted(
+        counts.items())) or "no pending candidates"
+    print(f"region {region}: {summary}")
     return 0
 
 

@@ -41,7 +41,8 @@ class FlushResult:
 
     loaded: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected: Counter[tuple[str | None, str]] = field(default_factory=Counter)
-    soft_deleted: int = 0
+    soft_deleted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    revived: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def stage_table(mapping: TableMapping) -> str:
@@ -139,12 +140,12 @@ class Loader:
         _set_region_companies(cursor)
         _resolve_task_reservations(cursor)
         for completion in unit.completions:
-            result.soft_deleted += _soft_delete_unseen(cursor, completion)
+            result.soft_deleted.update(_soft_delete_unseen(cursor, completion))
         for reject in unit_rejects:
             result.rejected[(reject.region_code, reject.stream)] += 1
         rejects.resolve_keys(cursor, superseded)
         rejects.record(cursor, unit_rejects, self.run_id)
-        tallies.add_flush(result.loaded, result.rejected)
+        tallies.add_flush(result)
         runs.write_tallies(cursor, self.run_id, tallies, read)
 
     def _load_stream(self, cursor: Any, mapping: TableMapping, rows: list[StagedRow],
@@ -167,6 +168,9 @@ class Loader:
                                     f"{mapping.parent.source}={{parent_id}}: the database "
                                     "keeps another one for this parent"))
                 _clear_flag(cursor, mapping)
+        if mapping.id_column:
+            cursor.execute(_revived_sql(mapping))
+            result.revived.update({(region, mapping.stream): n for region, n in cursor.fetchall()})
         cursor.execute(_upsert_sql(mapping))
         for index, row in enumerate(rows):
             if row.data is not None and index not in marked:
@@ -359,10 +363,10 @@ def _resolve_task_reservations(cursor: Any) -> None:
     )
 
 
-def _soft_delete_unseen(cursor: Any, completion: Any) -> int:
+def _soft_delete_unseen(cursor: Any, completion: Any) -> Counter[tuple[str, str]]:
     """Full-table stream finished a version: rows of its regions not seen are deleted."""
     mapping = MAPPINGS[completion.stream]
-    total = 0
+    deleted: Counter[tuple[str, str]] = Counter()
     for region_code, seen_ids in completion.seen_ids.items():
         cursor.execute(
             f"UPDATE {mapping.table} SET deleted_at = now(), updated_at = now() "
@@ -370,10 +374,20 @@ def _soft_delete_unseen(cursor: Any, completion: Any) -> int:
             f"AND NOT ({mapping.id_column} = ANY(%s))",
             (region_code, sorted(seen_ids)),
         )
-        total += cursor.rowcount
+        deleted[(region_code, completion.stream)] += cursor.rowcount
         LOGGER.info("%s version %s complete for region %s: %d soft-deleted",
                     completion.stream, completion.version, region_code, cursor.rowcount)
-    return total
+    return deleted
+
+
+def _revived_sql(mapping: TableMapping) -> str:
+    """Soft-deleted rows the stage brings back (the upsert makes them live), per region."""
+    stage = stage_table(mapping)
+    return (
+        f"SELECT s.region_code, count(*) FROM {stage} s JOIN {mapping.table} t "
+        f"ON t.{mapping.id_column} = s.{mapping.id_column} AND t.region_code = s.region_code "
+        f"WHERE s._ok AND t.deleted_at IS NOT NULL GROUP BY s.region_code"
+    )
 
 
 def _register_regions(cursor: Any, unit: LoadUnit) -> None:
@@ -445,7 +459,7 @@ class BackgroundWriter:
             self._error = error
             return
         if result.soft_deleted:
-            LOGGER.info("soft-deleted %d rows", result.soft_deleted)
+            LOGGER.info("soft-deleted %d rows", sum(result.soft_deleted.values()))
 
     def join(self) -> BaseException | None:
         """Wait for the unit in flight; return (and forget) its error, if any."""

@@ -52,24 +52,33 @@ class RunTallies:
     read: Counter[tuple[str, str]] = field(default_factory=Counter)
     loaded: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    soft_deleted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    revived: Counter[tuple[str, str]] = field(default_factory=Counter)
     written: set[tuple[str, str]] = field(default_factory=set)
 
-    def add_flush(self, loaded: Counter[Any], rejected: Counter[Any]) -> None:
-        self.loaded.update(loaded)
-        self.rejected.update({k: v for k, v in rejected.items() if k[0] is not None})
+    def add_flush(self, result: Any) -> None:
+        """Add one committed unit's counts (a loader.FlushResult)."""
+        self.loaded.update(result.loaded)
+        self.rejected.update({k: v for k, v in result.rejected.items() if k[0] is not None})
+        self.soft_deleted.update(result.soft_deleted)
+        self.revived.update(result.revived)
 
     def pairs(self) -> set[tuple[str, str]]:
-        return set(self.read) | set(self.loaded) | set(self.rejected)
+        return (set(self.read) | set(self.loaded) | set(self.rejected) | set(self.soft_deleted)
+                | set(self.revived))
 
 
 def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[Any]) -> None:
     """Upsert this run's rows with the cumulative counts (regions are registered first).
     `read` is a snapshot of `tallies.read` taken when the unit was closed: the reading
     thread goes on counting while a unit is written."""
-    pairs = set(read) | set(tallies.loaded) | set(tallies.rejected)
+    # Not tallies.pairs(): the reading thread goes on adding to tallies.read meanwhile.
+    pairs = (set(read) | set(tallies.loaded) | set(tallies.rejected)
+             | set(tallies.soft_deleted) | set(tallies.revived))
     rows = [
-        (run_id, region, stream, read[(region, stream)],
-         tallies.loaded[(region, stream)], tallies.rejected[(region, stream)])
+        (run_id, region, stream, read[(region, stream)], tallies.loaded[(region, stream)],
+         tallies.rejected[(region, stream)], tallies.soft_deleted[(region, stream)],
+         tallies.revived[(region, stream)])
         for region, stream in sorted(pairs)
     ]
     if not rows:
@@ -77,15 +86,18 @@ def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[A
     execute_values(
         cursor,
         "INSERT INTO sync_runs AS r (run_id, region_code, stream, records_read, "
-        "records_loaded, records_rejected) "
-        "SELECT v.run_id, v.region_code, v.stream, v.n_read, v.n_loaded, v.n_rejected "
-        "FROM (VALUES %s) AS v (run_id, region_code, stream, n_read, n_loaded, n_rejected) "
+        "records_loaded, records_rejected, rows_soft_deleted, rows_revived) "
+        "SELECT v.run_id, v.region_code, v.stream, v.n_read, v.n_loaded, v.n_rejected, "
+        "v.n_deleted, v.n_revived "
+        "FROM (VALUES %s) AS v (run_id, region_code, stream, n_read, n_loaded, n_rejected, "
+        "n_deleted, n_revived) "
         "JOIN regions g ON g.region_code = v.region_code "
         "ON CONFLICT (run_id, region_code, stream) DO UPDATE SET "
         "records_read = EXCLUDED.records_read, records_loaded = EXCLUDED.records_loaded, "
-        "records_rejected = EXCLUDED.records_rejected",
+        "records_rejected = EXCLUDED.records_rejected, "
+        "rows_soft_deleted = EXCLUDED.rows_soft_deleted, rows_revived = EXCLUDED.rows_revived",
         rows,
-        template="(%s, %s, %s, %s::bigint, %s::bigint, %s::bigint)",
+        template="(%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)",
     )
     tallies.written.update((region, stream) for _, region, stream, *_ in rows)
 

@@ -14,7 +14,7 @@ With `region_code` configured, the run of that region is recorded from its start
 run-level `sync_runs` row), so a run whose tap dies before any record is still visible.
 Meltano 4.4 tells the target nothing when the tap fails: it closes the target's stdin
 exactly as after a successful tap (no signal). The end of input is therefore judged from
-what the tap sent (see `_incomplete_input`).
+what the tap sent (see `_early_end`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,18 @@ from target_breezeway_postgres import rejects, runs
 from target_breezeway_postgres.loader import BackgroundWriter, Loader
 from target_breezeway_postgres.mapping import MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
+from target_breezeway_postgres.reconcile import (
+    CRAWLS_STREAM,
+    BreakerLimits,
+    CrawlLog,
+    CrawlReportError,
+    reconcile,
+)
 from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
 from target_breezeway_postgres.units import (
     REGION_CODE,
     LoadUnit,
+    Reject,
     StagedRow,
     VersionCompletion,
     convert_record,
@@ -133,6 +141,16 @@ class TargetBreezewayPostgres(Target):
                     description="The region this run loads (the tap's region_code). When set, "
                     "the run is recorded for it from the start, so a run that fails before "
                     "any record is still shown failed by breezeway-status. Empty: not set."),
+        th.Property("reconcile_breaker_ratio", th.NumberType(minimum=0, maximum=1),
+                    default=0.05, title="Reconcile breaker ratio",
+                    description="A reconcile whose deletion candidates exceed this share of a "
+                    "region's live rows (and the floor below) retires nothing and is recorded "
+                    "as tripped: a partial crawl or an API change is likelier than a mass "
+                    "deletion."),
+        th.Property("reconcile_breaker_floor", th.IntegerType(minimum=0), default=20,
+                    title="Reconcile breaker floor",
+                    description="Up to this many deletion candidates never trip the breaker "
+                    "(small regions)."),
         th.Property("run_id", th.StringType, title="Run id",
                     description="Identifies this run in sync_runs/load_rejects; "
                     "default: a new UUID."),
@@ -157,6 +175,7 @@ class TargetBreezewayPostgres(Target):
         self._refed_regions: set[str] = set()
         self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
         self._activations: defaultdict[str, set[int]] = defaultdict(set)
+        self.crawl_log = CrawlLog()
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -188,7 +207,7 @@ class TargetBreezewayPostgres(Target):
     # --- sinks ---------------------------------------------------------------------------
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        if stream_name in MAPPINGS:
+        if stream_name in MAPPINGS or stream_name == CRAWLS_STREAM:
             return BreezewaySink
         if self.config.get("unknown_stream_policy", "skip") == "error":
             raise UnknownStreamError(
@@ -214,7 +233,7 @@ class TargetBreezewayPostgres(Target):
         stream = message_dict["stream"]
         if stream not in self.mapper.stream_maps:
             self._assert_sink_exists(stream)  # raises: a record before its SCHEMA
-        if stream in MAPPINGS:
+        if stream in MAPPINGS or stream == CRAWLS_STREAM:
             self.add_record(stream, message_dict["record"], message_dict.get("version"),
                             self.message_reader.line)
         else:
@@ -226,6 +245,9 @@ class TargetBreezewayPostgres(Target):
         """Convert a record into the load unit; flush when the unit is full."""
         if not isinstance(record, dict):
             raise InvalidInputLine(f"RECORD of stream {stream!r} is not a JSON object")
+        if stream == CRAWLS_STREAM:
+            self._add_crawl_report(record)
+            return
         mapping = MAPPINGS[stream]
         region_code = record.get("region_code")
         known_region = region_code in self._refed_regions
@@ -237,12 +259,26 @@ class TargetBreezewayPostgres(Target):
         item = convert_record(mapping, record, source=line)
         if known_region:
             self.tallies.read[(region_code, stream)] += 1
+        if isinstance(item, StagedRow):
+            self.crawl_log.saw(stream, item.region_code, item.key[0])
         if version is not None and mapping.full_table and isinstance(item, StagedRow):
             seen = self._seen.setdefault((stream, version), {})
             seen.setdefault(item.region_code, set()).add(item.key[0])
         self.unit.add(stream, item)
         if self.unit.size >= self._batch_size:
             self.flush(keep_open_family=True)
+
+    def _add_crawl_report(self, record: dict) -> None:
+        """A `crawls` record: kept for the end-of-run reconcile, or quarantined if malformed."""
+        try:
+            self.crawl_log.add_report(record)
+        except CrawlReportError as error:
+            region = record.get("region_code")
+            key = {k: record.get(k) for k in ("region_code", "stream", "scope")}
+            self.unit.add(CRAWLS_STREAM, Reject(
+                CRAWLS_STREAM, region if isinstance(region, str) else None,
+                {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
+                f"invalid_record: {error}", record))
 
     def _refeed(self, region_code: str) -> None:
         """Open rejects of a region go into the unit before its first new record."""
@@ -333,11 +369,15 @@ class TargetBreezewayPostgres(Target):
         try:
             self._start_region_run()
             super().listen(file_input)
-            incomplete = self._incomplete_input()
+            early_end = self._early_end()
+            self._reconcile(early_end)
         except BaseException as error:
             self._finish("failed", runs.scrub(f"{type(error).__name__}: {error}",
                                               self._secrets()))
             raise
+        # Only with region_code set is this input one tap run of one region (a file piped
+        # in by hand need not carry STATE): then an early end fails the run.
+        incomplete = early_end if self.region_code is not None else None
         if incomplete:
             self._finish("failed", incomplete)
         else:
@@ -354,18 +394,36 @@ class TargetBreezewayPostgres(Target):
         connection.commit()
         self.logger.info("run %s of region %s started", self.run_id, self.region_code)
 
-    def _incomplete_input(self) -> str | None:
+    def _reconcile(self, early_end: str | None) -> None:
+        """Deletion candidates from this run's complete crawls (reconcile.py), in one
+        transaction after the last unit; judged only when the tap's input ended complete."""
+        if "loader" not in self.__dict__:
+            return  # never connected: nothing was read
+        skip = None
+        if early_end:
+            skip = f"not judged: {early_end}"
+        elif not self._lean:
+            skip = "not judged: the target applies stream maps or flattening to records"
+        limits = BreakerLimits(float(self.config.get("reconcile_breaker_ratio", 0.05)),
+                               int(self.config.get("reconcile_breaker_floor", 20)))
+        connection = self.loader.connection
+        try:
+            with connection.cursor() as cursor:
+                reconcile(cursor, self.run_id, self.crawl_log, limits, skip)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _early_end(self) -> str | None:
         """Why the input ended before the tap completed, or None when it looks complete.
 
-        Only with `region_code` set (a tap run of one region; a file piped in by hand need
-        not carry STATE). A singer-sdk tap writes STATE at the end of every stream, sends a
-        full-table version's closing ACTIVATE_VERSION at the stream's end and clears its
-        progress markers once a stream completes. A tap that fails between two STATE
-        messages with nothing left open cannot be told apart from one that finished: such a
-        run shows succeeded here and failed only in Meltano's exit code and log.
+        A singer-sdk tap writes STATE at the end of every stream, sends a full-table
+        version's closing ACTIVATE_VERSION at the stream's end and clears its progress
+        markers once a stream completes. A tap that fails between two STATE messages with
+        nothing left open cannot be told apart from one that finished: such a run shows
+        succeeded here and failed only in Meltano's exit code and log.
         """
-        if self.region_code is None:
-            return None
         hint = "the extractor failed or was stopped; its own error is in the meltano run log"
         if self._state_messages == 0:
             read = sum(self.tallies.read.values())
@@ -375,6 +433,10 @@ class TargetBreezewayPostgres(Target):
         if open_versions:
             return (f"the tap's output ended inside full-table stream(s) "
                     f"{', '.join(open_versions)} (version started, never completed): {hint}")
+        unfinished = self.crawl_log.unfinished()
+        if unfinished:
+            return (f"the tap's crawl of {', '.join(unfinished)} reported complete parts but "
+                    f"never its end: {hint}")
         interrupted = runs.interrupted_streams(self._last_state)
         if interrupted:
             return (f"the tap's last STATE has unfinished stream(s) {', '.join(interrupted)} "

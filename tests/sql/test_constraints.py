@@ -27,6 +27,10 @@ VALID_ROWS: dict[str, dict[str, Any]] = {
     "task_supplies": {"task_pk": "<task>", "usage_id": 1, "position": 0},
     "people": {"person_id": 1, "region_code": "nashville"},
     "sync_runs": {"run_id": "r1", "region_code": "nashville", "stream": "properties"},
+    "crawl_windows": {"region_code": "nashville", "stream": "tasks",
+                      "earliest_start": "2020-01-01T00:00:00+00:00"},
+    "deletion_candidates": {"region_code": "nashville", "stream": "tasks", "source_id": 1,
+                            "run_id": "r1"},
 }
 BOGUS = {"region_code": "atlantis"}  # any *_pk column gets -1
 

@@ -118,8 +118,8 @@ def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None
     """Records per stream of a full first run (or of the given tasks/reservations).
 
     A full-window run (default: when neither tasks nor reservations are given, i.e. a
-    first run) reports one complete crawl per property's tasks plus the region's
-    reservations in stream `crawls`.
+    first run) reports the region's reservations, one complete crawl per property's tasks and
+    the end of the tasks crawl in stream `crawls`.
     """
     data = sim.data(region)
     parents = {
@@ -134,7 +134,8 @@ def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None
     counts["companies"] = len(data.companies)
     if full_window is None:
         full_window = tasks is None and reservations is None
-    counts["crawls"] = len(data.properties) + 1 if full_window else 0
+    # reservations' region, each property's tasks, then the tasks' region (crawl ended)
+    counts["crawls"] = len(data.properties) + 2 if full_window else 0
     return {name: count for name, count in counts.items() if count}
 
 

@@ -32,22 +32,28 @@ def first_day_after(output) -> date:
 
 
 def scopes(output, *, complete: bool = True) -> set[str]:
-    return {c["scope"] for c in crawl_records(output) if c["complete"] is complete}
+    return {f"{c['stream']} {c['scope']}" for c in crawl_records(output)
+            if c["complete"] is complete}
+
+
+def property_scopes(sim: Simulator) -> set[str]:
+    return {f"tasks property:{p['id']}" for p in sim.data(REGION).properties}
 
 
 def test_a_first_run_reports_every_scope_complete_after_its_last_record(sim: Simulator):
     output = run_tap(sim, REGION)
     data = sim.data(REGION)
-    assert scopes(output) == {"region"} | {f"property:{p['id']}" for p in data.properties}
+    assert scopes(output) == {"reservations region", "tasks region"} | property_scopes(sim)
     assert scopes(output, complete=False) == set()
-    by_scope = {c["scope"]: c for c in crawl_records(output)}
-    assert by_scope["region"]["stream"] == "reservations"
-    assert by_scope["region"]["records"] == len(data.reservations)
-    assert by_scope["region"]["window_start"].startswith("2015-01-01")
+    by_scope = {f"{c['stream']} {c['scope']}": c for c in crawl_records(output)}
+    assert by_scope["reservations region"]["records"] == len(data.reservations)
+    assert by_scope["reservations region"]["window_start"].startswith("2015-01-01")
+    assert by_scope["tasks region"]["records"] == len(data.tasks)
+    assert crawl_records(output)[-1]["scope"] == "region"  # the tasks crawl ended last
     # Each property's report comes right after that property's last task (and children).
     records = [m for m in output.messages if m["type"] == "RECORD"]
     for index, message in enumerate(records):
-        if message["stream"] == "crawls" and message["record"]["stream"] == "tasks":
+        if message["stream"] == "crawls" and message["record"]["scope"].startswith("property:"):
             home_id = message["record"]["property_id"]
             later = [m["record"].get("home_id") for m in records[index + 1:]
                      if m["stream"] == "tasks"]
@@ -99,9 +105,11 @@ def test_a_failing_property_in_a_full_window_run_is_not_reported_complete(sim: S
     failing = sim.data(REGION).properties[0]["id"]
     sim.fail_calls("/task/", 503, home_id=str(failing))
     output = run_tap(sim, REGION, backoff_max_tries=2)
-    assert f"property:{failing}" in scopes(output, complete=False)
-    assert f"property:{failing}" not in scopes(output)
-    assert len(scopes(output)) == len(sim.data(REGION).properties)  # the others + region
+    assert scopes(output, complete=False) == {f"tasks property:{failing}", "tasks region"}
+    assert scopes(output) == {"reservations region"} | (
+        property_scopes(sim) - {f"tasks property:{failing}"})
+    assert crawl_records(output)[-1]["reason"] == (
+        f"1 of {len(sim.data(REGION).properties)} scopes not crawled")
 
 
 def test_too_many_failing_properties_fail_the_run(sim: Simulator):
@@ -114,8 +122,7 @@ def test_too_many_failing_properties_fail_the_run(sim: Simulator):
 def test_a_stream_map_on_tasks_withholds_their_complete_reports(sim: Simulator, caplog):
     maps = {"tasks": {"__filter__": "home_id != 0"}}
     output = run_tap(sim, REGION, stream_maps=maps)
-    assert not any(scope.startswith("property:") for scope in scopes(output))
-    assert "region" in scopes(output)  # reservations are unaffected
+    assert scopes(output) == {"reservations region"}  # reservations are unaffected
     assert "not reported complete" in caplog.text
 
 
