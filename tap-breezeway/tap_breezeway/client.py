@@ -429,6 +429,10 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             self._write_activate_version_message(self._stream_version)
 
 
+#: Key of an incremental stream's state partition: when it last read its whole window.
+LAST_FULL_WINDOW = "last_full_window_at"
+
+
 class IncrementalStream(BreezewayStream):
     """`updated_at` bookmarks, one per region; sync-start fallback when upstream omits it."""
 
@@ -447,12 +451,12 @@ class IncrementalStream(BreezewayStream):
         return [{"region_code": self.region_code}]
 
     def starting_moment(self, context: Context | None) -> datetime:
-        """The bookmark, or start_date on a first run or a reconcile run.
+        """The bookmark; start_date when this run reads the whole window.
 
         Both reservations and tasks must always send a date filter: without one the API
         hides history (reservations) or finished tasks.
         """
-        if self.config.get("reconcile"):
+        if self.reads_full_window(context):
             return datetime.fromisoformat(str(self.config["start_date"]))
         moment = self.get_starting_timestamp(context)
         if moment is None:
@@ -460,10 +464,24 @@ class IncrementalStream(BreezewayStream):
         return moment
 
     def reads_full_window(self, context: Context | None) -> bool:
-        """Whether this run reads everything from start_date: a reconcile run, or no bookmark
-        yet (a first run, or `--full-refresh`)."""
-        bookmark = self.get_context_state(context).get("replication_key_value")
-        return bool(self.config.get("reconcile")) or bookmark is None
+        """Whether this run reads everything from start_date (and so can prove deletions):
+        `reconcile: true`; no bookmark yet (a first run, `--full-refresh`); or the last
+        full-window run of this stream is older than `reconcile_every_days`."""
+        state = self.get_context_state(context)
+        if self.config.get("reconcile") or state.get("replication_key_value") is None:
+            return True
+        every = float(self.config.get("reconcile_every_days") or 0)
+        last = state.get(LAST_FULL_WINDOW)
+        if not every or not isinstance(last, str):
+            return bool(every)  # due at once when never done (state from an older tap)
+        try:
+            done = datetime.fromisoformat(last)
+        except ValueError:
+            return True
+        return self._run_started() - done >= timedelta(days=every)
+
+    def _run_started(self) -> datetime:
+        return datetime.fromtimestamp(self._initialized_at / 1000, tz=UTC)
 
     def crawl_window_start(self, context: Context | None) -> datetime:
         """The `updated_at` lower bound this run sends (what a crawl report covers)."""
@@ -484,8 +502,7 @@ class IncrementalStream(BreezewayStream):
             )
         return CrawlReporter(
             crawls, self.region_code, self.name, self.crawl_window_start(context),
-            datetime.fromtimestamp(self._initialized_at / 1000, tz=UTC),
-            reports_complete=full_window and unchanged,
+            self._run_started(), reports_complete=full_window and unchanged,
         )
 
     def records_reach_targets_unchanged(self) -> bool:
@@ -506,11 +523,13 @@ class IncrementalStream(BreezewayStream):
         between us and the API. The SDK caps bookmarks at the sync start anyway.
         """
         super().finish_run(context, ids)
+        if self.reads_full_window(context):
+            # Read before the bookmark moves (a bookmark-less run is a full-window run too).
+            self.get_context_state(context)[LAST_FULL_WINDOW] = self._run_started().isoformat()
         if not self._saw_record_without_rk:
             return
         overlap = timedelta(seconds=float(self.config["bookmark_overlap_s"]))
-        started = datetime.fromtimestamp(self._initialized_at / 1000, tz=UTC)
-        fallback = (started - overlap).isoformat()
+        fallback = (self._run_started() - overlap).isoformat()
         self.logger.info(
             "Records of '%s' carry no %s; bookmark falls back to sync start minus %s",
             self.name, self.replication_key, overlap,

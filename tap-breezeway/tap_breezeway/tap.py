@@ -76,6 +76,11 @@ class TapBreezeway(Tap):
                  "ignoring bookmarks, and report each complete crawl in stream `crawls` so a "
                  "target can retire rows deleted upstream (the weekly reconcile job sets it; "
                  "a run without a bookmark does the same).", default=False),
+        _setting("reconcile_every_days", th.NumberType(minimum=0), "Reconcile every (days)",
+                 "A run reads reservations and tasks over their whole window (as with "
+                 "`reconcile`) when the last such run is older than this; 0: only when asked "
+                 "or without a bookmark. The price: one full crawl (every page, one task "
+                 "call per property) instead of an incremental one.", default=7),
         _setting("max_skipped_properties_ratio", th.NumberType(minimum=0, maximum=1),
                  "Max skipped properties ratio",
                  "A property whose task calls fail is skipped (reported in `crawls`, read "

@@ -7,7 +7,7 @@ A target may retire rows only on the evidence of a complete crawl (docs/streams.
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from breezeway_sim import Simulator
@@ -139,3 +139,25 @@ def test_without_the_crawls_stream_selected_nothing_is_reported(sim: Simulator):
     output = run_tap(sim, REGION, catalog=catalog)
     assert "crawls" not in output.records
     assert output.counts()["tasks"] == len(sim.data(REGION).tasks)
+
+
+def _aged(state: dict, days: float) -> dict:
+    """The state with each incremental stream's last full-window run `days` ago."""
+    state = copy.deepcopy(state)
+    moment = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+    for stream in ("reservations", "tasks"):
+        state["bookmarks"][stream]["partitions"][0]["last_full_window_at"] = moment
+    return state
+
+
+def test_a_run_reads_the_whole_window_again_once_the_last_one_is_older_than_the_setting(
+        sim: Simulator):
+    first = run_tap(sim, REGION)
+    assert all(first.final_state["bookmarks"][s]["partitions"][0]["last_full_window_at"]
+               for s in ("reservations", "tasks"))
+    recent = run_tap(sim, REGION, state=_aged(first.final_state, 6))
+    assert crawl_records(recent) == []
+    due = run_tap(sim, REGION, state=_aged(first.final_state, 8))
+    assert scopes(due) == scopes(first)
+    never = run_tap(sim, REGION, state=_aged(first.final_state, 8), reconcile_every_days=0)
+    assert crawl_records(never) == []
