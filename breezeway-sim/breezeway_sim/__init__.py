@@ -5,8 +5,9 @@ endpoints, DRF-style paginated lists, the reservation default window and the tas
 deterministic data with deliberate hard cases (`HARD_CASES`), and switchable faults.
 """
 
+from breezeway_sim.churn import ChurnDay, ChurnEvent, ChurnRates
 from breezeway_sim.generator import HARD_CASES
 from breezeway_sim.regions import REGIONS
 from breezeway_sim.simulator import Simulator
 
-__all__ = ["HARD_CASES", "REGIONS", "Simulator"]
+__all__ = ["HARD_CASES", "REGIONS", "ChurnDay", "ChurnEvent", "ChurnRates", "Simulator"]
