@@ -1,6 +1,6 @@
 """Simulator of the Breezeway public REST API (tests, demo, benchmarks).
 
-Follows /work/shared/breezeway-api.md: JWT auth with 1-call-per-minute token and refresh
+Follows our notes on the real API: JWT auth with 1-call-per-minute token and refresh
 endpoints, DRF-style paginated lists, the reservation default window and the task-list rules,
 deterministic data with deliberate hard cases (`HARD_CASES`), and switchable faults.
 """

@@ -1,7 +1,7 @@
 """Request routing and the endpoint handlers, independent of the HTTP server.
 
 `handle()` turns (method, path, query, headers, body) into a `Reply`; the server in
-`server.py` only moves bytes. Paths are those of /work/shared/breezeway-api.md §3: auth under
+`server.py` only moves bytes. Paths are those of our API notes §3: auth under
 `/public/auth/v1/`, data under `/public/inventory/v1`, plus the simulator's own `/_sim/`.
 """
 
