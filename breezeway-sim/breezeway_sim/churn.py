@@ -243,7 +243,11 @@ class _Pool:
 
 
 class _RegionDay:
-    """One day's changes in one region; objects leave the data in one pass at the end."""
+    """One day's changes in one region; objects leave the data in one pass at the end.
+
+    Each `ChurnRates` field has the method of the same name that makes one such change
+    (`run` dispatches by name); a change whose pool is empty does nothing.
+    """
 
     def __init__(
         self, builder: RegionBuilder, rng: random.Random, window: tuple[datetime, datetime]
