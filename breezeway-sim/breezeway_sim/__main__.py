@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from breezeway_sim.faults import DEFAULT_ERROR_STATUSES
 from breezeway_sim.regions import REGIONS
@@ -52,16 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--truncate-rate", type=float, default=0.0)
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument(
+        "--churn-days",
+        type=int,
+        default=0,
+        help="pre-age the data: generate it N days before --today (default today), then "
+        "apply N days of default churn, so the clock ends at noon of --today",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.churn_days < 0:
+        parser.error("--churn-days must be 0 or more")
+    today = args.today
+    if args.churn_days:
+        today = (today or datetime.now(UTC).date()) - timedelta(days=args.churn_days)
     simulator = Simulator(
         scale=args.scale,
         seed=args.seed,
         regions=args.regions,
-        today=args.today,
+        today=today,
         auth_rate_limit=not args.no_auth_rate_limit,
         response_cache=args.cache_responses,
         token_ttl_s=args.token_ttl_s,
@@ -77,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for region in simulator.regions:
         simulator.data(region)  # generate before announcing readiness
+    for _ in range(args.churn_days):
+        simulator.advance_day()
     base_url = simulator.start(port=args.port)
     print(f"breezeway-sim serving {base_url}", flush=True)
     for region in simulator.regions:

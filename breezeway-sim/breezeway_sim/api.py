@@ -1,7 +1,7 @@
 """Request routing and the endpoint handlers, independent of the HTTP server.
 
 `handle()` turns (method, path, query, headers, body) into a `Reply`; the server in
-`server.py` only moves bytes. Paths are those of /work/shared/breezeway-api.md §3: auth under
+`server.py` only moves bytes. Paths are those of our API notes §3: auth under
 `/public/auth/v1/`, data under `/public/inventory/v1`, plus the simulator's own `/_sim/`.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from breezeway_sim.churn import ChurnRates
 from breezeway_sim.data import RegionData
 from breezeway_sim.queries import (
     ApiError,
@@ -173,13 +174,15 @@ def list_properties(sim: Simulator, request: Request, match: re.Match[str]) -> R
 def list_reservations(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
     data = _region_data(sim, request)
     items = filter_reservations(data, request.query, sim.clock_now().date())
+    items = data.listed("reservation", items)
     items = sort_objects(data, "reservation", items, request.query)
     return Reply(200, paginate(items, request.query, sim.max_page_size))
 
 
 def list_tasks(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
     data = _region_data(sim, request)
-    items = sort_objects(data, "task", filter_tasks(data, request.query), request.query)
+    items = data.listed("task", filter_tasks(data, request.query))
+    items = sort_objects(data, "task", items, request.query)
     return Reply(200, paginate(items, request.query, sim.max_page_size))
 
 
@@ -225,7 +228,7 @@ def reservation_tasks(sim: Simulator, request: Request, match: re.Match[str]) ->
         for t in data.tasks
         if t["linked_reservation"] and t["linked_reservation"]["id"] == reservation_id
     ]
-    return Reply(200, linked)
+    return Reply(200, data.listed("task", linked))
 
 
 # -- simulator admin (no auth: the simulator's own control surface) --
@@ -252,6 +255,16 @@ def admin_advance_time(sim: Simulator, request: Request, match: re.Match[str]) -
         raise ApiError(400, "invalid request", "seconds must be a number")
     sim.advance_time(seconds)
     return Reply(200, {"now": sim.clock_now().isoformat()})
+
+
+def admin_advance_day(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
+    """One day of churn; the optional JSON body overrides rates (`ChurnRates` fields)."""
+    overrides = _json_body(request) if request.body.strip() else {}
+    try:
+        rates = ChurnRates.from_mapping(overrides)
+    except (TypeError, ValueError) as error:
+        raise ApiError(400, "invalid churn rates", str(error)) from None
+    return Reply(200, sim.advance_day(rates).to_json())
 
 
 def admin_hard_cases(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
@@ -284,6 +297,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", "/_sim/reset-counters", "admin", admin_reset_counters),
     _route("POST", "/_sim/faults", "admin", admin_faults),
     _route("POST", "/_sim/advance-time", "admin", admin_advance_time),
+    _route("POST", "/_sim/advance-day", "admin", admin_advance_day),
     _route("GET", "/_sim/hard-cases", "admin", admin_hard_cases),
 )
 

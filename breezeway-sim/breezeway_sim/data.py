@@ -20,6 +20,9 @@ ApiObject = dict[str, Any]
 #: Task status codes the API leaves out of an unfiltered task list.
 FINISHED_TASK_CODES = frozenset({"finished", "closed", "approved"})
 
+#: Kinds whose objects can be hidden from lists (`RegionData.hidden_from_lists`).
+LISTED_KINDS = ("reservation", "task")
+
 
 @dataclass
 class HiddenTimes:
@@ -52,6 +55,16 @@ class RegionData:
     person_status: dict[int, str] = field(default_factory=dict)
     hard_cases: dict[str, list[int]] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=dict)
+    #: kind -> ids deleted upstream (gone from lists, 404 by id): the API shows no tombstone,
+    #: tests need one to tell "deleted upstream" from "never existed".
+    deleted_ids: dict[str, set[int]] = field(
+        default_factory=lambda: {"property": set(), "reservation": set(), "task": set()}
+    )
+    #: kind -> ids every list leaves out while `GET /<kind>/{id}` still answers 200: our
+    #: model of a list rule we do not know (see the README).
+    hidden_from_lists: dict[str, set[int]] = field(
+        default_factory=lambda: {kind: set() for kind in LISTED_KINDS}
+    )
     _tasks_by_home: dict[int, list[ApiObject]] = field(default_factory=lambda: defaultdict(list))
 
     # -- indexes --
@@ -67,6 +80,45 @@ class RegionData:
     def add_task(self, task: ApiObject) -> None:
         self.tasks.append(task)
         self._tasks_by_home[task["home_id"]].append(task)
+
+    def remove(self, kind: str, objects: list[ApiObject]) -> None:
+        """Delete objects the way upstream does: no tombstone in the API, one in
+        `deleted_ids`. One pass over the collection however many objects go."""
+        if not objects:
+            return
+        gone = {obj["id"] for obj in objects}
+        collection = self.collection(kind)
+        collection[:] = [obj for obj in collection if obj["id"] not in gone]
+        self.deleted_ids[kind] |= gone
+        self.hidden_from_lists.get(kind, set()).difference_update(gone)
+        if kind == "task":
+            self.reindex()
+
+    def objects_of_property(self, property_id: int) -> tuple[list[ApiObject], list[ApiObject]]:
+        """The property's reservations and tasks (what goes when the property is retired)."""
+        reservations = [r for r in self.reservations if r["property_id"] == property_id]
+        return reservations, self.tasks_of_home(property_id)
+
+    def listed(self, kind: str, objects: list[ApiObject]) -> list[ApiObject]:
+        """The objects a list answer may show: all but those hidden from lists."""
+        hidden = self.hidden_from_lists.get(kind)
+        if not hidden:
+            return objects
+        return [obj for obj in objects if obj["id"] not in hidden]
+
+    def touch(self, kind: str, obj: ApiObject, moment: datetime) -> None:
+        """Make an object newer for the API's updated_at filters and sorts.
+
+        Tasks carry updated_at; reservations keep it hidden (and show it too when the
+        simulator renders reservation timestamps); properties only have the hidden one.
+        """
+        stamp = timefmt.render(moment, naive=False)
+        if kind == "task":
+            obj["updated_at"] = stamp
+            return
+        self.hidden_times[(kind, obj["id"])].touch(moment)
+        if kind == "reservation" and "updated_at" in obj:
+            obj["updated_at"] = stamp
 
     def new_id(self, kind: str) -> int:
         """The next unused id of a kind; ids never repeat, even after deletions."""

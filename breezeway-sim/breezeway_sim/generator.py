@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import gc
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -595,66 +596,89 @@ class RegionBuilder:
         return "drafted" if roll < 0.05 else "created"
 
     def _task_children(self, task: ApiObject, stamp_base: datetime) -> None:
-        rng = self.rng
         for _ in range(self._pick((0, 1, 1, 2))):
-            person = self._pick(self.data.people)
-            task["assignments"].append(
-                {
-                    "id": self.data.new_id("assignment"),
-                    "assignee_id": person["id"],
-                    "name": person["name"],
-                    "employee_code": person["employee_code"],
-                    "expires_at": None,
-                    "type_task_user_status": self._pick(ASSIGNMENT_STATUSES),
-                }
-            )
+            task["assignments"].append(self.assignment())
         for _ in range(self._pick((0, 0, 1, 1, 2))):
-            photo_id = self.data.new_id("task_photo")
-            task["photos"].append(
-                {
-                    "id": photo_id,
-                    "url": f"https://cdn.breezeway-sim.example/{self.region}/t/{photo_id}.jpg",
-                }
-            )
-        total = 0.0
+            task["photos"].append(self.task_photo())
         for _ in range(self._pick((0, 0, 0, 1, 1, 2))):
-            type_id, code, name = self._pick(COST_TYPES)
-            cost = round(rng.uniform(5, 300), 2)
-            total += cost
-            stamp = self._stamp(stamp_base)
-            task["costs"].append(
-                {
-                    "id": self.data.new_id("cost"),
-                    "cost": cost,
-                    "description": self._pick((None, "Parts")),
-                    "bill_to": self._pick(BILL_TO),
-                    "type_cost": {"id": type_id, "code": code, "name": name},
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-            )
+            task["costs"].append(self.cost(stamp_base))
         for _ in range(self._pick((0, 0, 0, 1, 1))):
-            supply = self._pick(self.data.supplies)
-            quantity = self._int(1, 4)
-            task["supplies"].append(
-                {
-                    "id": self.data.new_id("usage"),
-                    "supply_id": supply["id"],
-                    "name": supply["name"],
-                    "description": supply["description"],
-                    "size": supply["size"],
-                    "quantity": quantity,
-                    "unit_cost": supply["unit_cost"],
-                    "total_price": round(quantity * supply["unit_cost"], 2),
-                    "bill_to": "owner",
-                    "billable": True,
-                    "markup_pricing_type": "percent",
-                    "markup_rate": 0.0,
-                }
-            )
+            task["supplies"].append(self.supply_usage())
         if task["costs"]:
-            task["total_cost"] = round(total, 2)
+            task["total_cost"] = round(sum(cost["cost"] for cost in task["costs"]), 2)
             task["total_time"] = f"0{self._int(0, 3)}:{self._int(0, 59):02d}:00"
+
+    # -- single nested items (also added by churn) --
+    def assignment(self) -> ApiObject:
+        person = self._pick(self.data.people)
+        return {
+            "id": self.data.new_id("assignment"),
+            "assignee_id": person["id"],
+            "name": person["name"],
+            "employee_code": person["employee_code"],
+            "expires_at": None,
+            "type_task_user_status": self._pick(ASSIGNMENT_STATUSES),
+        }
+
+    def task_photo(self) -> ApiObject:
+        photo_id = self.data.new_id("task_photo")
+        return {
+            "id": photo_id,
+            "url": f"https://cdn.breezeway-sim.example/{self.region}/t/{photo_id}.jpg",
+        }
+
+    def cost(self, stamp_base: datetime) -> ApiObject:
+        type_id, code, name = self._pick(COST_TYPES)
+        amount = round(self.rng.uniform(5, 300), 2)
+        stamp = self._stamp(stamp_base)
+        return {
+            "id": self.data.new_id("cost"),
+            "cost": amount,
+            "description": self._pick((None, "Parts")),
+            "bill_to": self._pick(BILL_TO),
+            "type_cost": {"id": type_id, "code": code, "name": name},
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+
+    def supply_usage(self) -> ApiObject:
+        supply = self._pick(self.data.supplies)
+        quantity = self._int(1, 4)
+        return {
+            "id": self.data.new_id("usage"),
+            "supply_id": supply["id"],
+            "name": supply["name"],
+            "description": supply["description"],
+            "size": supply["size"],
+            "quantity": quantity,
+            "unit_cost": supply["unit_cost"],
+            "total_price": round(quantity * supply["unit_cost"], 2),
+            "bill_to": "owner",
+            "billable": True,
+            "markup_pricing_type": "percent",
+            "markup_rate": 0.0,
+        }
+
+    def guest(self) -> ApiObject:
+        return self._guest()
+
+    def photo(self, prop: ApiObject) -> ApiObject:
+        """A new photo for the end of a property's `photos` (default only if it is the first)."""
+        return self._photo(prop["id"], len(prop["photos"]))
+
+    @contextmanager
+    def drawing_from(self, rng: random.Random) -> Iterator[None]:
+        """Build objects from another random stream (one churn day's), then switch back.
+
+        Objects added by churn then depend only on that day's seed, not on how many
+        random numbers earlier run-time additions happened to draw.
+        """
+        saved = self.rng
+        self.rng, self._random = rng, rng.random
+        try:
+            yield
+        finally:
+            self.rng, self._random = saved, saved.random
 
     # -- objects added at run time --
     def new_property(self, now: datetime) -> ApiObject:
@@ -663,16 +687,19 @@ class RegionBuilder:
         self.data.properties.append(prop)
         return prop
 
-    def new_reservation(self, prop: ApiObject, now: datetime) -> ApiObject:
-        reservation = self._reservation(prop, checkin=now.date() + timedelta(days=10))
+    def new_reservation(
+        self, prop: ApiObject, now: datetime, checkin: date | None = None
+    ) -> ApiObject:
+        checkin = checkin or now.date() + timedelta(days=10)
+        reservation = self._reservation(prop, checkin=checkin)
         reservation["status"] = "active"
         self._set_reservation_times(reservation, now, now)
         self.data.reservations.append(reservation)
         return reservation
 
-    def new_task(self, prop: ApiObject, now: datetime) -> ApiObject:
+    def new_task(self, prop: ApiObject, now: datetime, scheduled: date | None = None) -> ApiObject:
         task = self._task(prop, [])
-        task["scheduled_date"] = (now.date() + timedelta(days=3)).isoformat()
+        task["scheduled_date"] = (scheduled or now.date() + timedelta(days=3)).isoformat()
         task["type_task_status"] = dict(TASK_STATUS["created"])
         task["started_at"] = task["finished_at"] = task["finished_by"] = task["summary"] = None
         task["created_at"] = task["updated_at"] = timefmt.render(now, naive=False)

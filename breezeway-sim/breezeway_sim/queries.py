@@ -1,7 +1,7 @@
 """List semantics of the API: filters, sorting and page-number pagination.
 
 Pure functions over `RegionData`; a bad parameter raises `ApiError` (400) with the parameter
-named, as a client would need to see it. Rules follow /work/shared/breezeway-api.md §2, §5.
+named, as a client would need to see it. Rules follow our API notes §2, §5.
 """
 
 from __future__ import annotations

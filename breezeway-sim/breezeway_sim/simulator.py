@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from typing import Any, TypeVar
 
-from breezeway_sim import api, timefmt
+from breezeway_sim import api, churn
 from breezeway_sim.api import ApiError, Reply, Request
-from breezeway_sim.data import ApiObject, RegionData
+from breezeway_sim.churn import ChurnDay, ChurnRates
+from breezeway_sim.data import LISTED_KINDS, ApiObject, RegionData
 from breezeway_sim.faults import DEFAULT_ERROR_STATUSES, FaultInjector, FaultProfile
 from breezeway_sim.generator import MIN_PROPERTIES, RegionBuilder
 from breezeway_sim.regions import REGIONS, credentials_for, property_counts
@@ -27,6 +28,12 @@ from breezeway_sim.server import SimulatorHTTPServer
 from breezeway_sim.tokens import TokenIssuer
 
 T = TypeVar("T")
+
+ONE_DAY = timedelta(days=1)
+#: With a fixed `today`, a churn day's changes fall in (clock at the day's start + this,
+#: one day later]: tests may spend this much real time between two days (syncing) and
+#: still get byte-identical churn for the same seed.
+SAME_DAY_ALLOWANCE = timedelta(hours=1)
 
 ERROR_TEXT = {
     500: "Internal Server Error",
@@ -79,8 +86,11 @@ class Simulator:
         self.lock = threading.RLock()
         self._fixed_today = today
         self.today = today or datetime.now(UTC).date()
+        self._day_base = datetime.combine(self.today, day_time(12), tzinfo=UTC)
         self._clock_start = time.monotonic()
         self._offset_s = 0.0
+        #: One `ChurnDay` per `advance_day()`, oldest first.
+        self.churn_log: list[ChurnDay] = []
         self._counts = property_counts(scale, chosen, MIN_PROPERTIES)
         self._builders: dict[str, RegionBuilder] = {}
         self.tokens = TokenIssuer()
@@ -105,8 +115,7 @@ class Simulator:
     def clock_now(self) -> datetime:
         """Simulated now: noon of `today` (when fixed) or the real time, plus advance_time()."""
         if self._fixed_today is not None:
-            base = datetime.combine(self._fixed_today, day_time(12), tzinfo=UTC)
-            base += timedelta(seconds=time.monotonic() - self._clock_start)
+            base = self._day_base + timedelta(seconds=time.monotonic() - self._clock_start)
         else:
             base = datetime.now(UTC)
         return base + timedelta(seconds=self._offset_s)
@@ -116,6 +125,28 @@ class Simulator:
         with self.lock:
             self._offset_s += seconds
         self._forget_answers()
+
+    def _next_day_window(self) -> tuple[datetime, datetime]:
+        """Move the clock one day on; the window (start, end] the day's changes fall in.
+
+        The end is the clock afterwards, so no change lies in its future, and the start is
+        after the clock before, so every change is newer than what a sync saw. With a fixed
+        `today` both ends follow from the seed's history alone (the real seconds spent
+        within the day are dropped), unless more than SAME_DAY_ALLOWANCE was spent.
+        """
+        with self.lock:
+            before = self.clock_now()
+            if self._fixed_today is None:
+                self._offset_s += ONE_DAY.total_seconds()
+                return before, before + ONE_DAY
+            nominal = self._day_base + timedelta(seconds=self._offset_s)
+            if before < nominal + SAME_DAY_ALLOWANCE:
+                start, end = nominal + SAME_DAY_ALLOWANCE, nominal + ONE_DAY
+            else:
+                start, end = before, before + ONE_DAY
+            self._clock_start = time.monotonic()
+            self._offset_s = (end - self._day_base).total_seconds()
+            return start, end
 
     # -- data --
     def _builder(self, region: str) -> RegionBuilder:
@@ -346,25 +377,20 @@ class Simulator:
         self.stop()
 
     # -- mutations (each makes the object newer than anything generated) --
-    def _now_stamp(self) -> str:
-        return timefmt.render(self.clock_now(), naive=False)
-
     @_mutation
     def touch_reservation(self, region: str, reservation_id: int) -> ApiObject:
         with self.lock:
             data = self.data(region)
             reservation = data.find("reservation", reservation_id)
-            now = self.clock_now()
-            data.hidden_times[("reservation", reservation_id)].touch(now)
-            if self.reservation_timestamps:
-                reservation["updated_at"] = timefmt.render(now, naive=False)
+            data.touch("reservation", reservation, self.clock_now())
             return reservation
 
     @_mutation
     def touch_task(self, region: str, task_id: int) -> ApiObject:
         with self.lock:
-            task = self.data(region).find("task", task_id)
-            task["updated_at"] = self._now_stamp()
+            data = self.data(region)
+            task = data.find("task", task_id)
+            data.touch("task", task, self.clock_now())
             return task
 
     @_mutation
@@ -372,7 +398,7 @@ class Simulator:
         with self.lock:
             data = self.data(region)
             prop = data.find("property", property_id)
-            data.hidden_times[("property", property_id)].touch(self.clock_now())
+            data.touch("property", prop, self.clock_now())
             return prop
 
     @_mutation
@@ -397,15 +423,88 @@ class Simulator:
         """Gone from /property (the API has no tombstones); its tasks and reservations stay."""
         with self.lock:
             data = self.data(region)
-            data.properties.remove(data.find("property", property_id))
+            data.remove("property", [data.find("property", property_id)])
+
+    @_mutation
+    def retire_property(self, region: str, property_id: int) -> dict[str, list[int]]:
+        """Gone from /property together with its reservations and tasks (lists and 404 by
+        id), as when a unit leaves the company. Returns kind -> deleted ids."""
+        with self.lock:
+            data = self.data(region)
+            prop = data.find("property", property_id)
+            reservations, tasks = data.objects_of_property(property_id)
+            data.remove("reservation", reservations)
+            data.remove("task", tasks)
+            data.remove("property", [prop])
+            return {
+                "property": [property_id],
+                "reservation": [r["id"] for r in reservations],
+                "task": [t["id"] for t in tasks],
+            }
+
+    @_mutation
+    def delete_reservation(self, region: str, reservation_id: int) -> None:
+        """Gone from lists; GET /reservation/{id} answers 404 (no tombstone upstream)."""
+        with self.lock:
+            data = self.data(region)
+            data.remove("reservation", [data.find("reservation", reservation_id)])
 
     @_mutation
     def delete_task(self, region: str, task_id: int) -> None:
         """Gone from lists; GET /task/{id} answers 404, as upstream after a deletion."""
         with self.lock:
             data = self.data(region)
-            data.tasks.remove(data.find("task", task_id))
-            data.reindex()
+            data.remove("task", [data.find("task", task_id)])
+
+    @_mutation
+    def hide_from_lists(self, region: str, kind: str, object_id: int) -> None:
+        """Leave a live reservation or task out of every list while GET by id answers 200.
+
+        Our model of a list rule we do not know: a production ETL saw tasks missing from
+        a task list that still answered 200 by id. A client must not take absence from a
+        list as proof of deletion.
+        """
+        self._list_visibility(region, kind, object_id, hidden=True)
+
+    @_mutation
+    def show_in_lists(self, region: str, kind: str, object_id: int) -> None:
+        """Undo `hide_from_lists`."""
+        self._list_visibility(region, kind, object_id, hidden=False)
+
+    def _list_visibility(self, region: str, kind: str, object_id: int, hidden: bool) -> None:
+        if kind not in LISTED_KINDS:
+            raise ValueError(f"kind must be one of {list(LISTED_KINDS)}, got {kind!r}")
+        with self.lock:
+            data = self.data(region)
+            data.find(kind, object_id)  # KeyError for an unknown or deleted object
+            if hidden:
+                data.hidden_from_lists[kind].add(object_id)
+            else:
+                data.hidden_from_lists[kind].discard(object_id)
+
+    @_mutation
+    def advance_day(self, rates: ChurnRates | None = None) -> ChurnDay:
+        """Move the clock one day on and apply that day's churn to every simulated region.
+
+        Deterministic: the changes follow from (seed, region, day number) and the data as
+        it stands, so the same seed and the same calls give the same days. Every change
+        is stamped inside the day (after the clock before, never after the clock now).
+        """
+        rates = rates or ChurnRates()
+        with self.lock:
+            for region in self.regions:
+                self.data(region)  # generate first: a region's data never depends on the clock
+            start, end = self._next_day_window()
+            number = len(self.churn_log) + 1
+            events = {
+                region: churn.churn_region(
+                    self._builder(region), self.seed, number, (start, end), rates
+                )
+                for region in self.regions
+            }
+            day = ChurnDay.from_events(number, start, end, events)
+            self.churn_log.append(day)
+            return day
 
     @_mutation
     def shrink_array(
