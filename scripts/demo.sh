@@ -2,7 +2,8 @@
 # The README's demo command: runs the whole pipeline, end to end, for all 8 regions, against
 # the bundled Breezeway API simulator (no credentials, no internet beyond package installs).
 #
-#   meltano run --state-id-suffix <region> tap-breezeway target-breezeway-postgres
+#   meltano run --state-id-suffix <region> tap-breezeway target-breezeway-postgres \
+#     breezeway-ops:confirm-deletions
 #
 # once per region, in the `demo` environment (one environment serving all regions, so the
 # region is the state id suffix: state `demo:tap-breezeway-to-target-breezeway-postgres:<region>`).
@@ -28,9 +29,10 @@ fail() {  # <what failed> <log file>
   exit 1
 }
 
-echo "== Installing the Meltano plugins (tap-breezeway, target-breezeway-postgres)"
+echo "== Installing the Meltano plugins (tap-breezeway, target-breezeway-postgres, breezeway-ops)"
 $MELTANO install extractor tap-breezeway > "$LOGS/install.log" 2>&1 \
   && $MELTANO install loader target-breezeway-postgres >> "$LOGS/install.log" 2>&1 \
+  && $MELTANO install utility breezeway-ops >> "$LOGS/install.log" 2>&1 \
   || fail "meltano install" "$LOGS/install.log"
 
 if [ -n "${BREEZEWAY_DATABASE_URL:-}" ]; then
@@ -80,9 +82,9 @@ print(*credentials_for('$region'), REGIONS['$region'])")
   started=$SECONDS
   TAP_BREEZEWAY_REGION_CODE=$region TAP_BREEZEWAY_COMPANY_ID=$company_id \
   TAP_BREEZEWAY_CLIENT_ID=$client_id TAP_BREEZEWAY_CLIENT_SECRET=$client_secret \
-  TARGET_BREEZEWAY_POSTGRES_SQLALCHEMY_URL=$url \
+  TARGET_BREEZEWAY_POSTGRES_SQLALCHEMY_URL=$url BREEZEWAY_OPS_DATABASE_URL=$url \
     $MELTANO run "${refresh[@]}" --state-id-suffix "$region" tap-breezeway target-breezeway-postgres \
-    > "$log" 2>&1 || fail "meltano run for $region" "$log"
+      breezeway-ops:confirm-deletions > "$log" 2>&1 || fail "meltano run for $region" "$log"
   # The target logs "<stream>: <n> loaded, <m> rejected" per stream at the end of a run.
   records=$(grep -Eo '[a-z_]+: [0-9]+ loaded, [0-9]+ rejected' "$log" \
     | awk '{l += $2; r += $4} END {printf "%d records loaded, %d rejected", l, r}')

@@ -47,6 +47,7 @@ class Answer:
 
     source_id: int
     status: int | None
+    reason: str | None = None  # why there is no usable answer (error class, HTTP status)
 
 
 #: Asks the API about ids of one stream; yields one Answer per id, in order.
@@ -114,6 +115,10 @@ def _apply(connection: Any, region: str, stream: str, batch: list[Candidate],
                     LOGGER.warning("the %s list of region %s missed %s id=%s, which still "
                                    "exists upstream: kept live", stream, region, stream,
                                    candidate.source_id)
+                else:
+                    LOGGER.warning("no answer for %s id=%s of region %s (%s): asked again "
+                                   "next time", stream, candidate.source_id, region,
+                                   answer.reason or f"HTTP {answer.status}")
                 _close(cursor, candidate, answer, outcome)
                 counts[(stream, outcome or "deferred")] += 1
         connection.commit()
@@ -182,6 +187,6 @@ def api_asker(tap_config: dict[str, Any] | None) -> Asker:
         if not taps:
             taps.append(TapBreezeway(config=tap_config, parse_env_config=tap_config is None))
         for existence in check_existence(taps[0], stream, ids):
-            yield Answer(existence.source_id, existence.status)
+            yield Answer(existence.source_id, existence.status, existence.reason)
 
     return ask

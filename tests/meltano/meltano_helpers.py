@@ -75,4 +75,8 @@ def region_env(sim: Simulator, region: str, pg_url: str, schema: str) -> dict[st
         "TAP_BREEZEWAY_API_URL": sim.base_url,
         "TARGET_BREEZEWAY_POSTGRES_SQLALCHEMY_URL": pg_url,
         "TARGET_BREEZEWAY_POSTGRES_SCHEMA": schema,
+        # breezeway-ops (confirm-deletions, in each region's job): same database and schema
+        "BREEZEWAY_DATABASE_URL": pg_url,
+        "BREEZEWAY_OPS_SCHEMA": schema,
+        "BREEZEWAY_OPS_API_URL": sim.base_url,
     }

@@ -273,3 +273,37 @@ def test_wrong_credentials_fail_the_run_with_the_reason(meltano: MeltanoEnv, sys
         "the tap's output ended before its first STATE message (0 records read): the "
         "extractor failed or was stopped; its own error is in the meltano run log")
     assert verdicts["austin"].startswith("NEVER_SYNCED")
+
+
+def test_the_region_job_retires_what_was_deleted_upstream(
+        meltano: MeltanoEnv, system_db: Path, sim_factory: Callable[..., Simulator],
+        pg_url: str, pg_engine: sa.Engine, fresh_schema: Callable[[], str]):
+    """The scheduled job (tap, target, breezeway-ops:confirm-deletions): an incremental run
+    cannot see a deletion; a full-window run (here forced with TAP_BREEZEWAY_RECONCILE) makes
+    candidates and the job's confirm step soft-deletes what answers 404."""
+    # The confirm step asks for its own token right after the tap's: no 1-call-per-minute here.
+    sim = sim_factory(scale=SCALE, regions=["nashville"], auth_rate_limit=False)
+    schema = fresh_schema()
+    env = region_env(sim, "nashville", pg_url, schema)
+    job = lambda **extra: meltano.run(  # noqa: E731
+        ["schedule", "run", "breezeway-nashville"], system_db, {**env, **extra})
+    assert_ok(job())
+    data = sim.data("nashville")
+    task_id, reservation_id = data.tasks[3]["id"], data.reservations[2]["id"]
+    sim.delete_task("nashville", task_id)
+    sim.delete_reservation("nashville", reservation_id)
+
+    def live() -> tuple[bool, bool]:
+        with pg_engine.connect() as connection:
+            return tuple(connection.execute(sa.text(
+                f'SELECT (SELECT deleted_at IS NULL FROM "{schema}".tasks WHERE task_id = :t), '
+                f'(SELECT deleted_at IS NULL FROM "{schema}".reservations '
+                "WHERE reservation_id = :r)"), {"t": task_id, "r": reservation_id}).one())
+
+    assert_ok(job())
+    assert live() == (True, True)  # incremental: a deletion leaves no trace in the lists
+    sim.reset_counters()
+    assert_ok(job(TAP_BREEZEWAY_RECONCILE="true"))
+    assert live() == (False, False)
+    assert sim.counters[f"{DATA}/task/{{id}}"] == 1
+    assert sim.counters[f"{DATA}/reservation/{{id}}"] == 1
