@@ -37,7 +37,9 @@ PROPERTY_SCOPE = "property:"
 
 @dataclass(frozen=True)
 class BreakerLimits:
-    """Candidates above max(floor, ratio x live rows) trip the breaker: nothing is retired."""
+    """Unexplained candidates (their property is still listed) above max(floor, ratio x
+    live rows) trip the breaker: nothing is retired. Rows of a property that is itself gone
+    from the listing are explained by it and never trip it (they are still confirmed)."""
 
     ratio: float = 0.05
     floor: int = 20
@@ -173,20 +175,22 @@ def _judge(cursor: Any, run_id: str, region: str, stream: str, reports: ScopeRep
     too_late = _window_after_earlier_crawl(cursor, region, stream, reports.window_starts)
     if too_late:
         return Outcome(region, stream, "skipped", 0, too_late)
-    candidates = _candidates(cursor, region, stream, reports)
+    found = _candidates(cursor, region, stream, reports)
+    unexplained = sum(1 for _, explained in found if not explained)
     live = _live_rows(cursor, region, stream)
     failed = f"; {_failures_note(reports)}" if reports.failures else ""
-    if not limits.allows(len(candidates), live):
+    if not limits.allows(unexplained, live):
         return Outcome(
-            region, stream, "tripped", len(candidates),
-            f"{len(candidates)} of {live} live rows missing from the crawl: more than the "
-            f"breaker allows (max({limits.floor}, {limits.ratio:.0%} of live rows)); nothing "
-            f"retired — a partial crawl or an API change is likelier than a mass deletion"
-            f"{failed}")
-    _insert_candidates(cursor, run_id, region, stream, candidates)
+            region, stream, "tripped", len(found),
+            f"{unexplained} of {live} live rows missing from the crawl (their property still "
+            f"listed): more than the breaker allows (max({limits.floor}, {limits.ratio:.0%} "
+            f"of live rows)); nothing retired — a partial crawl or an API change is likelier "
+            f"than a mass deletion{failed}")
+    _insert_candidates(cursor, run_id, region, stream, [source_id for source_id, _ in found])
     status = "partial" if reports.failures else "complete"
-    return Outcome(region, stream, status, len(candidates),
-                   f"{len(candidates)} candidate(s) to confirm{failed}")
+    return Outcome(region, stream, status, len(found),
+                   f"{len(found)} candidate(s) to confirm, {len(found) - unexplained} of them "
+                   f"under a property gone from the listing{failed}")
 
 
 def _window_after_earlier_crawl(cursor: Any, region: str, stream: str,
@@ -233,27 +237,23 @@ def _clear_seen_candidates(cursor: Any) -> None:
         "AND c.stream = s.stream AND c.source_id = s.source_id")
 
 
-def _candidates(cursor: Any, region: str, stream: str, reports: ScopeReports) -> list[int]:
-    """Live rows of the completely crawled scopes that this run did not read."""
+def _candidates(cursor: Any, region: str, stream: str,
+                reports: ScopeReports) -> list[tuple[int, bool]]:
+    """Live rows of the completely crawled scopes that this run did not read, each with
+    whether its absence is explained (its property is gone from the listing too)."""
     table, id_column = RECONCILED[stream]
-    not_seen = (f"NOT EXISTS (SELECT 1 FROM seen_ids s WHERE s.region_code = t.region_code "
-                f"AND s.stream = %(stream)s AND s.source_id = t.{id_column})")
-    if reports.region_wide:
-        cursor.execute(f"SELECT t.{id_column} FROM {table} t WHERE t.region_code = %(region)s "
-                       f"AND t.deleted_at IS NULL AND {not_seen} ORDER BY 1",
-                       {"region": region, "stream": stream})
-        return [row[0] for row in cursor.fetchall()]
-    # Tasks, per property: those of completely crawled properties, and — when no property
-    # failed — those of properties that are themselves gone from the listing.
-    cursor.execute(
-        f"SELECT t.{id_column} FROM {table} t JOIN properties p ON p.id = t.property_pk "
-        f"WHERE t.region_code = %(region)s AND t.deleted_at IS NULL AND {not_seen} "
-        f"AND (p.property_id = ANY(%(complete)s) OR (%(all)s AND p.deleted_at IS NOT NULL)) "
-        f"ORDER BY 1",
-        {"region": region, "stream": stream, "complete": sorted(reports.properties),
-         "all": not reports.failures},
-    )
-    return [row[0] for row in cursor.fetchall()]
+    select = (f"SELECT t.{id_column}, p.deleted_at IS NOT NULL FROM {table} t "
+              f"JOIN properties p ON p.id = t.property_pk WHERE t.region_code = %(region)s "
+              f"AND t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_ids s "
+              f"WHERE s.region_code = t.region_code AND s.stream = %(stream)s "
+              f"AND s.source_id = t.{id_column})")
+    params: dict[str, Any] = {"region": region, "stream": stream}
+    if not reports.region_wide:
+        # Tasks, per property: only those of the properties crawled completely.
+        select += " AND p.property_id = ANY(%(complete)s)"
+        params["complete"] = sorted(reports.properties)
+    cursor.execute(select + " ORDER BY 1", params)
+    return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 def _live_rows(cursor: Any, region: str, stream: str) -> int:
