@@ -8,6 +8,6 @@ DROP VIEW IF EXISTS v_guesty_linked_properties, v_sync_status, v_region_stats,
     v_orphaned_tasks, v_orphaned_reservations, v_properties_without_photos;
 DROP TABLE IF EXISTS task_supplies, task_costs, task_photos, task_assignments, tasks,
     reservation_guests, reservations, property_photos, properties, people, sync_runs,
-    load_rejects, regions, schema_migrations, schema_repeatables;
+    load_rejects, legacy_loads, regions, schema_migrations, schema_repeatables;
 DROP FUNCTION IF EXISTS properties_within_km(numeric, numeric, numeric), install_gis(),
     property_earth_point(numeric, numeric), bigint_or_null(text);
