@@ -7,12 +7,24 @@ objects makes them overlap what the pipeline loads from the same simulator, key 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 DELIMITER = "--x--"
+REVIEW_DDL = Path(__file__).parent / "fixtures" / "review_legacy_tables.sql"
+
+
+def review_ddl(schema: str) -> str:
+    """The review's DDL with its two mechanical adaptations (see the fixture's header)."""
+    sql = REVIEW_DDL.read_text(encoding="utf-8")
+    sql, commas = re.subn(r",((?:\s*--[^\n]*\n)+)\);", r"\1);", sql)
+    sql, names = re.subn(r"\bapi_integrations\.", f'"{schema}".', sql)
+    assert (commas, names) == (2, 3), "the fixture is no longer the review's DDL"
+    return sql
 
 
 def text(value: Any) -> str:
