@@ -63,6 +63,9 @@ SELECT l.id AS legacy_id,
        pg_temp.to_bigint(l.property_id) AS property_id,
        a.ids, a.urls, a.captions, a.originals, a.defaults,
        CASE
+           WHEN cardinality(a.urls) = 0 AND cardinality(a.ids) > 0
+               THEN format('bad_value: property_photos_url has no value for %s photo id(s)',
+                           cardinality(a.ids))
            WHEN cardinality(a.urls) <> cardinality(a.ids)
              OR cardinality(a.captions) NOT IN (0, cardinality(a.ids))
              OR cardinality(a.originals) NOT IN (0, cardinality(a.ids))
