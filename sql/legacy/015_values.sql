@@ -1,15 +1,16 @@
 -- The documented transforms, once: every legacy row as the v2 row it becomes. The
 -- migration writes these values, validate-legacy compares the v2 tables with them and
 -- compare-legacy compares them with what the pipeline loaded, so the three cannot drift.
--- Runs after schema v2 exists (the ownership views read it). Temp views: re-created on
--- every run from the legacy tables as they are now (pg_temp.legacy_create_sources).
+-- Runs after schema v2 exists (the ownership views read it). Temp tables of the
+-- transaction, filled once from the legacy tables as they are now (one snapshot even while
+-- the old scripts keep writing) and indexed on the keys every later step joins on.
 
 SELECT pg_temp.legacy_create_sources();
 
 -- `problem`: the first value that cannot be converted (NULL: the row is loadable as far as
 -- its own values go). Reasons name the column, never the value: values may be guest
 -- contacts, door codes or wifi passwords (the whole row is in load_rejects.record).
-CREATE TEMP VIEW legacy_property_values AS
+CREATE TEMP TABLE legacy_property_values ON COMMIT DROP AS
 SELECT l.id AS legacy_id,
        l.region_code,
        x.property_id,
@@ -57,7 +58,7 @@ SELECT l.id AS legacy_id,
 -- different lengths the pairing is lost — typically a URL or caption that itself contains
 -- `--x--` — so the whole set is refused rather than mis-paired. caption / original_url /
 -- default may be absent altogether: then every photo gets NULL / NULL / false.
-CREATE TEMP VIEW legacy_photo_sets AS
+CREATE TEMP TABLE legacy_photo_sets ON COMMIT DROP AS
 SELECT l.id AS legacy_id,
        l.region_code,
        pg_temp.to_bigint(l.property_id) AS property_id,
@@ -108,7 +109,7 @@ SELECT l.id AS legacy_id,
               pg_temp.split_photos(l.property_photos_default) AS defaults) a;
 
 -- One row per photo of a set that splits cleanly; position = place in the strings.
-CREATE TEMP VIEW legacy_photo_values AS
+CREATE TEMP TABLE legacy_photo_values ON COMMIT DROP AS
 SELECT s.legacy_id,
        s.region_code,
        s.property_id,
@@ -122,7 +123,7 @@ SELECT s.legacy_id,
  CROSS JOIN LATERAL unnest(s.ids) WITH ORDINALITY AS e (raw_id, ordinal)
  WHERE s.problem IS NULL;
 
-CREATE TEMP VIEW legacy_reservation_values AS
+CREATE TEMP TABLE legacy_reservation_values ON COMMIT DROP AS
 SELECT l.id AS legacy_id,
        l.region_code,
        x.reservation_id,
@@ -161,7 +162,7 @@ SELECT l.id AS legacy_id,
 
 -- The legacy scripts kept one guest per reservation, flattened: it becomes position 0.
 -- Email and phone are trimmed everywhere they appear (email, emails[0], number).
-CREATE TEMP VIEW legacy_guest_values AS
+CREATE TEMP TABLE legacy_guest_values ON COMMIT DROP AS
 SELECT l.id AS legacy_id,
        l.region_code,
        pg_temp.to_bigint(l.reservation_id) AS reservation_id,
@@ -180,7 +181,7 @@ SELECT l.id AS legacy_id,
  WHERE num_nonnulls(pg_temp.clean(l.guest_first_name), pg_temp.clean(l.guest_last_name),
                     g.email, g.phone) > 0;
 
-CREATE TEMP VIEW legacy_task_values AS
+CREATE TEMP TABLE legacy_task_values ON COMMIT DROP AS
 SELECT l.id AS legacy_id,
        l.region_code,
        x.task_id,
@@ -222,6 +223,18 @@ SELECT l.id AS legacy_id,
               pg_temp.to_timestamptz(l.created_at) AS source_created_at,
               pg_temp.to_timestamptz(l.finished_at) AS finished_at,
               pg_temp.to_numeric(l.total_cost) AS total_cost) x;
+
+CREATE UNIQUE INDEX ON legacy_property_values (legacy_id);
+CREATE INDEX ON legacy_property_values (property_id, region_code);
+CREATE UNIQUE INDEX ON legacy_photo_sets (legacy_id);
+CREATE INDEX ON legacy_photo_values (legacy_id, photo_id);
+CREATE UNIQUE INDEX ON legacy_reservation_values (legacy_id);
+CREATE INDEX ON legacy_reservation_values (reservation_id, region_code);
+CREATE INDEX ON legacy_guest_values (legacy_id);
+CREATE UNIQUE INDEX ON legacy_task_values (legacy_id);
+CREATE INDEX ON legacy_task_values (task_id, region_code);
+ANALYZE legacy_property_values, legacy_photo_sets, legacy_photo_values,
+    legacy_reservation_values, legacy_guest_values, legacy_task_values;
 
 -- The v2 parents with their owner (006_legacy_loads.sql): owner_legacy_id is the legacy
 -- row whose values a legacy-owned row holds, NULL when the pipeline owns the row.

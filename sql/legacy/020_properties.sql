@@ -28,6 +28,10 @@ SELECT v.*,
        NULL::bigint AS property_pk
   FROM legacy_property_values v;
 
+CREATE UNIQUE INDEX ON legacy_property (legacy_id);
+CREATE INDEX ON legacy_property (property_id, region_code);
+ANALYZE legacy_property;
+
 UPDATE legacy_property lp SET outcome = 'pipeline'
   FROM legacy_v2_properties p
  WHERE p.property_id = lp.property_id AND p.region_code = lp.region_code

@@ -8,6 +8,7 @@ SELECT lp.legacy_id, lp.region_code, lp.property_pk, s.problem, s.record
   FROM legacy_property lp
   JOIN legacy_photo_sets s ON s.legacy_id = lp.legacy_id
  WHERE lp.property_pk IS NOT NULL;
+ANALYZE legacy_photo_set;
 
 INSERT INTO legacy_reject (stream, legacy_id, region_code, reason, record)
 SELECT 'legacy_property_photos', legacy_id, region_code, problem, record

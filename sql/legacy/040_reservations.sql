@@ -17,6 +17,10 @@ SELECT v.*,
   FROM legacy_reservation_values v
   LEFT JOIN properties p ON p.property_id = v.property_id AND p.region_code = v.region_code;
 
+CREATE UNIQUE INDEX ON legacy_reservation (legacy_id);
+CREATE INDEX ON legacy_reservation (reservation_id, region_code);
+ANALYZE legacy_reservation;
+
 UPDATE legacy_reservation lr SET outcome = 'pipeline'
   FROM legacy_v2_reservations r
  WHERE r.reservation_id = lr.reservation_id AND r.region_code = lr.region_code

@@ -17,6 +17,10 @@ SELECT v.*,
   FROM legacy_task_values v
   LEFT JOIN properties p ON p.property_id = v.home_id AND p.region_code = v.region_code;
 
+CREATE UNIQUE INDEX ON legacy_task (legacy_id);
+CREATE INDEX ON legacy_task (task_id, region_code);
+ANALYZE legacy_task;
+
 UPDATE legacy_task lt SET outcome = 'pipeline'
   FROM legacy_v2_tasks t
  WHERE t.task_id = lt.task_id AND t.region_code = lt.region_code

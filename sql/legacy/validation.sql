@@ -23,6 +23,7 @@ SELECT stream, (natural_key ->> 'legacy_id')::bigint AS legacy_id, reason
    AND stream IN ('legacy_properties', 'legacy_property_photos', 'legacy_reservations',
                   'legacy_tasks');
 CREATE INDEX ON legacy_open_reject (stream, legacy_id);
+ANALYZE legacy_open_reject;
 
 CREATE TEMP TABLE legacy_row_check ON COMMIT DROP AS
 SELECT 'properties'::text AS stream, v.legacy_id, v.region_code, v.property_id AS natural_id,
@@ -87,6 +88,9 @@ SELECT 'reservation_guests', c.legacy_id, c.region_code, c.natural_id, g.positio
   LEFT JOIN reservation_guests rg
     ON c.bucket = 'loaded' AND rg.reservation_pk = c.v2_pk AND rg.position = g.position
  WHERE c.stream = 'reservations';
+
+CREATE INDEX ON legacy_row_check (stream, bucket);
+ANALYZE legacy_row_check;
 
 CREATE TEMP TABLE legacy_difference ON COMMIT DROP AS
 SELECT 'properties'::text AS stream, c.region_code, c.natural_id, NULL::bigint AS child_id,
