@@ -1,11 +1,12 @@
 """The legacy cut-over: `migrate-legacy`, `validate-legacy`, `compare-legacy`.
 
-The work is SQL (`sql/legacy/`): 010/015 define the documented transforms once, as views of
-the legacy tables as they are (absent optional columns read as NULL), and the three commands
-write (migrate), compare with v2 (validate) or compare with the pipeline's rows (compare)
-through those same views. This module runs the scripts in the right transaction, holds the
-locks that make side-by-side runs with the pipeline safe, and reports. It is self-contained:
-`cli.py` only hands it its sub-commands (see `add_commands` / `run_command`).
+The work is SQL (`sql/legacy/`): 010/015 apply the documented transforms once per run to the
+legacy tables as they are (absent optional columns read as NULL), and the three commands
+write those values (migrate), compare v2 with them (validate) or compare the pipeline's rows
+with them (compare), so the three cannot disagree on what a legacy value means. This module
+runs the scripts in the right transaction, holds the locks that make side-by-side runs with
+the pipeline safe, and reports. It is self-contained: `cli.py` only hands it its
+sub-commands (see `add_commands` / `run_command`).
 
 Reports name stream, id, legacy row and column, never a value: legacy rows hold guest
 contacts, door codes and wifi passwords.
@@ -439,28 +440,38 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace, engine: Engine,
-                echo: Callable[..., None] = print) -> int:
+                echo: Callable[[str], None] = print) -> int:
     """Run one legacy sub-command; returns the exit status (errors are raised)."""
-    if args.command == "migrate-legacy":
-        run_id = args.run_id or datetime.now(UTC).strftime("legacy-%Y%m%dT%H%M%SZ")
-        report = migrate_legacy(engine, args.schema, run_id, args.lock_wait)
-        echo(format_validation(report))
-        echo(f"legacy migration {run_id} committed: {_summary(report)}")
+    commands = {"migrate-legacy": _run_migrate, "validate-legacy": _run_validate,
+                "compare-legacy": _run_compare}
+    return commands[args.command](args, engine, echo)
+
+
+def _run_migrate(args: argparse.Namespace, engine: Engine, echo: Callable[[str], None]) -> int:
+    run_id = args.run_id or datetime.now(UTC).strftime("legacy-%Y%m%dT%H%M%SZ")
+    report = migrate_legacy(engine, args.schema, run_id, args.lock_wait)
+    echo(format_validation(report))
+    echo(f"legacy migration {run_id} committed: {_summary(report)}")
+    return 0
+
+
+def _run_validate(args: argparse.Namespace, engine: Engine, echo: Callable[[str], None]) -> int:
+    report = validate_legacy(engine, args.schema)
+    if not report.ok:
+        raise ValidationFailed(report)  # breezeway-db prints the report with the error
+    if report.legacy_rows == 0:
+        echo(f"0 legacy rows found in {args.schema}: nothing to validate")
         return 0
-    if args.command == "validate-legacy":
-        report = validate_legacy(engine, args.schema)
-        if report.legacy_rows == 0 and report.ok:
-            echo(f"0 legacy rows found in {args.schema}: nothing to validate")
-            return 0
-        if not report.ok:
-            raise ValidationFailed(report)  # breezeway-db prints the report with the error
-        echo(format_validation(report))
-        echo(f"validation passed: {_summary(report)}")
-        return 0
-    report_ = compare_legacy(engine, args.schema, args.region)
-    echo(format_comparison(report_))
-    if report_.differences:
-        echo(f"{report_.differences} difference(s) between the old scripts and the pipeline "
+    echo(format_validation(report))
+    echo(f"validation passed: {_summary(report)}")
+    return 0
+
+
+def _run_compare(args: argparse.Namespace, engine: Engine, echo: Callable[[str], None]) -> int:
+    report = compare_legacy(engine, args.schema, args.region)
+    echo(format_comparison(report))
+    if report.differences:
+        echo(f"{report.differences} difference(s) between the old scripts and the pipeline "
              f"in region {args.region}")
         return 1
     echo(f"no differences in region {args.region}: the old scripts and the pipeline agree")
