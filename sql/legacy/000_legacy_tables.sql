@@ -2,10 +2,11 @@
 -- rehearsals only: `breezeway-db migrate-legacy` never runs this file (it refuses to run when
 -- the real tables are missing, instead of migrating empty ones).
 --
--- Columns of breezeaway_properties_gw follow the seed review (§1.2); the other columns, and
--- all of breezeaway_reservations_gw / breezeaway_tasks_gw beyond the few the review lists,
--- are ASSUMPTIONS (see docs/legacy-migration.md): every value is VARCHAR/TEXT, as the legacy
--- scripts wrote str() of each API value; photos are parallel `--x--`-delimited strings.
+-- Every column the migration knows: the review's DDL (section 1.2) guarantees only some of
+-- them (the required ones); the others are optional and read as NULL when a real table
+-- lacks them (docs/legacy-migration.md lists both; tests/legacy/fixtures holds the review's
+-- DDL verbatim). Every value is VARCHAR/TEXT, as the legacy scripts wrote str() of each API
+-- value; photos are parallel `--x--`-delimited strings.
 
 CREATE TABLE IF NOT EXISTS breezeaway_properties_gw (
     id                              SERIAL PRIMARY KEY,

@@ -1,74 +1,101 @@
--- Legacy tasks → tasks. A task whose home (property) is not loaded is an orphan and is
--- rejected with reason orphan. An unknown linked reservation is not an error: the task
--- loads with reservation_pk NULL (v_orphaned_tasks lists it as reservation_unknown).
+-- Legacy tasks → tasks, with the outcomes of 020_properties.sql. A task whose home
+-- (property) is not loaded is an orphan. An unknown linked reservation is not an error: the
+-- task loads with reservation_pk NULL (v_orphaned_tasks lists it as reservation_unknown)
+-- and the pipeline links it when the reservation arrives.
 
 CREATE TEMP TABLE legacy_task ON COMMIT DROP AS
-SELECT l.id AS legacy_id,
-       l.region_code,
-       pg_temp.to_bigint(l.task_id) AS task_id,
-       pg_temp.to_bigint(l.home_id) AS home_id,
-       pg_temp.to_bigint(l.linked_reservation_id) AS linked_reservation_id,
-       pg_temp.to_date(l.scheduled_date) AS scheduled_date,
-       pg_temp.to_timestamptz(l.created_at) AS source_created_at,
-       pg_temp.to_timestamptz(l.finished_at) AS finished_at,
-       pg_temp.to_numeric(l.total_cost) AS total_cost,
-       NULL::bigint AS property_pk,
-       NULL::text AS reason,
-       to_jsonb(l) AS record
-  FROM breezeaway_tasks_gw l;
+SELECT v.*,
+       p.id AS property_pk,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM regions r WHERE r.region_code = v.region_code)
+            THEN format('orphan: region_code %L is not a known region', v.region_code)
+            WHEN v.problem IS NOT NULL THEN v.problem
+            WHEN p.id IS NULL
+            THEN pg_temp.orphan_of_property('home (property)', v.home_id, v.region_code)
+       END AS reason,
+       NULL::text AS outcome,
+       NULL::bigint AS task_pk
+  FROM legacy_task_values v
+  LEFT JOIN properties p ON p.property_id = v.home_id AND p.region_code = v.region_code;
 
-UPDATE legacy_task lt SET property_pk = p.id
-  FROM properties p
- WHERE p.property_id = lt.home_id AND p.region_code = lt.region_code;
+CREATE UNIQUE INDEX ON legacy_task (legacy_id);
+CREATE INDEX ON legacy_task (task_id, region_code);
+ANALYZE legacy_task;
 
-UPDATE legacy_task lt SET reason = CASE
-    WHEN NOT EXISTS (SELECT 1 FROM regions r WHERE r.region_code = lt.region_code)
-        THEN format('orphan: region_code %L is not a known region', lt.region_code)
-    WHEN lt.task_id IS NULL
-        THEN format('bad_value: task_id %L is not an integer id', lt.record ->> 'task_id')
-    WHEN lt.home_id IS NULL
-        THEN format('bad_value: home_id %L is not an integer id', lt.record ->> 'home_id')
-    WHEN lt.property_pk IS NULL
-        THEN pg_temp.orphan_of_property('home (property)', lt.home_id, lt.region_code)
-    WHEN NOT pg_temp.absent(lt.record ->> 'linked_reservation_id')
-         AND lt.linked_reservation_id IS NULL
-        THEN format('bad_value: linked_reservation_id %L is not an integer id',
-                    lt.record ->> 'linked_reservation_id')
-    WHEN NOT pg_temp.absent(lt.record ->> 'scheduled_date') AND lt.scheduled_date IS NULL
-        THEN format('bad_value: scheduled_date %L is not a date', lt.record ->> 'scheduled_date')
-    WHEN NOT pg_temp.absent(lt.record ->> 'created_at') AND lt.source_created_at IS NULL
-        THEN format('bad_value: created_at %L is not a timestamp', lt.record ->> 'created_at')
-    WHEN NOT pg_temp.absent(lt.record ->> 'finished_at') AND lt.finished_at IS NULL
-        THEN format('bad_value: finished_at %L is not a timestamp', lt.record ->> 'finished_at')
-    WHEN NOT pg_temp.absent(lt.record ->> 'total_cost')
-         AND (lt.total_cost IS NULL OR abs(lt.total_cost) >= 1e12)
-        THEN format('bad_value: total_cost %L is not an amount', lt.record ->> 'total_cost')
-END;
+UPDATE legacy_task lt SET outcome = 'pipeline'
+  FROM legacy_v2_tasks t
+ WHERE t.task_id = lt.task_id AND t.region_code = lt.region_code
+   AND t.owner_legacy_id IS NULL;
+
+UPDATE legacy_task lt SET outcome = 'loaded'
+  FROM (SELECT DISTINCT ON (task_id, region_code) legacy_id
+          FROM legacy_task
+         WHERE reason IS NULL AND outcome IS NULL
+         ORDER BY task_id, region_code, legacy_id DESC) w
+ WHERE lt.legacy_id = w.legacy_id;
 
 UPDATE legacy_task lt
-   SET reason = format('duplicate: task %s in region %s is also legacy row %s, which is loaded',
-                       lt.task_id, lt.region_code, d.kept)
-  FROM (SELECT legacy_id,
-               max(legacy_id) OVER (PARTITION BY task_id, region_code) AS kept
-          FROM legacy_task WHERE reason IS NULL) d
- WHERE d.legacy_id = lt.legacy_id AND d.kept <> d.legacy_id;
+   SET outcome = 'rejected',
+       reason = coalesce(lt.reason, format(
+           'duplicate: task %s in region %s: legacy row %s is the copy loaded (the highest '
+           'legacy id among loadable copies)', lt.task_id, lt.region_code, w.legacy_id))
+  FROM legacy_task w
+ WHERE lt.outcome IS NULL
+   AND w.outcome = 'loaded' AND w.task_id = lt.task_id AND w.region_code = lt.region_code;
+UPDATE legacy_task SET outcome = 'rejected' WHERE outcome IS NULL;
 
 INSERT INTO legacy_reject (stream, legacy_id, region_code, reason, record)
 SELECT 'legacy_tasks', legacy_id, region_code, reason, record
-  FROM legacy_task WHERE reason IS NOT NULL;
+  FROM legacy_task WHERE outcome = 'rejected';
 
-INSERT INTO tasks (
-    task_id, region_code, property_pk, home_id, reservation_pk, linked_reservation_id,
-    name, description, status_code, type_department, type_priority, scheduled_date,
-    source_created_at, finished_at, total_cost)
-SELECT lt.task_id, lt.region_code, lt.property_pk, lt.home_id, r.id,
-       lt.linked_reservation_id, pg_temp.clean(l.task_name), pg_temp.clean(l.task_description),
-       pg_temp.clean(l.task_status), pg_temp.clean(l.type_department),
-       pg_temp.clean(l.type_priority), lt.scheduled_date, lt.source_created_at,
-       lt.finished_at, lt.total_cost
-  FROM legacy_task lt
-  JOIN breezeaway_tasks_gw l ON l.id = lt.legacy_id
-  LEFT JOIN reservations r
-    ON r.reservation_id = lt.linked_reservation_id AND r.region_code = lt.region_code
- WHERE lt.reason IS NULL
-ON CONFLICT ON CONSTRAINT uq_tasks_natural_key DO NOTHING;
+WITH written AS (
+    INSERT INTO tasks AS t (
+        task_id, region_code, property_pk, home_id, reservation_pk, linked_reservation_id,
+        name, description, status_code, type_department, type_priority, scheduled_date,
+        source_created_at, finished_at, total_cost, synced_at)
+    SELECT lt.task_id, lt.region_code, lt.property_pk, lt.home_id, r.id,
+           lt.linked_reservation_id, lt.name, lt.description, lt.status_code,
+           lt.type_department, lt.type_priority, lt.scheduled_date, lt.source_created_at,
+           lt.finished_at, lt.total_cost, now()
+      FROM legacy_task lt
+      LEFT JOIN reservations r
+        ON r.reservation_id = lt.linked_reservation_id AND r.region_code = lt.region_code
+     WHERE lt.outcome = 'loaded'
+    ON CONFLICT ON CONSTRAINT uq_tasks_natural_key DO UPDATE
+       SET property_pk = EXCLUDED.property_pk, home_id = EXCLUDED.home_id,
+           reservation_pk = EXCLUDED.reservation_pk,
+           linked_reservation_id = EXCLUDED.linked_reservation_id,
+           name = EXCLUDED.name, description = EXCLUDED.description,
+           status_code = EXCLUDED.status_code, type_department = EXCLUDED.type_department,
+           type_priority = EXCLUDED.type_priority, scheduled_date = EXCLUDED.scheduled_date,
+           source_created_at = EXCLUDED.source_created_at,
+           finished_at = EXCLUDED.finished_at, total_cost = EXCLUDED.total_cost,
+           updated_at = CASE WHEN (t.property_pk, t.home_id, t.reservation_pk,
+                                   t.linked_reservation_id, t.name, t.description,
+                                   t.status_code, t.type_department, t.type_priority,
+                                   t.scheduled_date, t.source_created_at, t.finished_at,
+                                   t.total_cost)
+                                  IS DISTINCT FROM
+                                  (EXCLUDED.property_pk, EXCLUDED.home_id,
+                                   EXCLUDED.reservation_pk, EXCLUDED.linked_reservation_id,
+                                   EXCLUDED.name, EXCLUDED.description, EXCLUDED.status_code,
+                                   EXCLUDED.type_department, EXCLUDED.type_priority,
+                                   EXCLUDED.scheduled_date, EXCLUDED.source_created_at,
+                                   EXCLUDED.finished_at, EXCLUDED.total_cost)
+                             THEN now() ELSE t.updated_at END,
+           synced_at = EXCLUDED.synced_at
+     WHERE EXISTS (SELECT 1 FROM legacy_loads lo
+                    WHERE lo.stream = 'tasks' AND lo.region_code = t.region_code
+                      AND lo.natural_id = t.task_id AND lo.synced_at = t.synced_at)
+    RETURNING t.id, t.task_id, t.region_code
+)
+UPDATE legacy_task lt SET task_pk = w.id
+  FROM written w
+ WHERE lt.outcome = 'loaded' AND w.task_id = lt.task_id AND w.region_code = lt.region_code;
+
+INSERT INTO legacy_loads (stream, region_code, natural_id, legacy_id, run_id, synced_at)
+SELECT 'tasks', region_code, task_id, legacy_id, current_setting('breezeway.legacy_run_id'),
+       now()
+  FROM legacy_task WHERE task_pk IS NOT NULL
+ON CONFLICT (stream, region_code, natural_id) DO UPDATE
+   SET legacy_id = EXCLUDED.legacy_id, run_id = EXCLUDED.run_id,
+       synced_at = EXCLUDED.synced_at;

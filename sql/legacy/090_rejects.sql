@@ -1,7 +1,9 @@
 -- This run's rejects → load_rejects, keyed by the legacy row (stream legacy_<table>,
 -- natural_key {"legacy_id": n}), so every rejected legacy row is exactly one open reject.
--- Seen again: attempts + 1. Open legacy rejects this run did not produce (the legacy row
--- was fixed and loaded, or deleted) are resolved, not deleted: the history stays.
+-- Seen again: attempts + 1 (the reason follows the row: a fixed newest copy turns the
+-- copy loaded before into a duplicate). An open legacy reject this run did not produce is
+-- resolved, never deleted: its row is now the copy loaded, or the pipeline owns its key
+-- (the API row supersedes every legacy copy), or the row is gone from the legacy table.
 
 INSERT INTO load_rejects (region_code, stream, natural_key, reason, record, run_id)
 SELECT region_code, stream, jsonb_build_object('legacy_id', legacy_id), reason, record,

@@ -9,6 +9,6 @@ DROP VIEW IF EXISTS v_reconcile_status, v_guesty_linked_properties, v_sync_statu
 DROP TABLE IF EXISTS task_supplies, task_costs, task_photos, task_assignments, tasks,
     reservation_guests, reservations, property_photos, properties, people, sync_runs,
     deletion_candidates, crawl_windows,
-    load_rejects, regions, schema_migrations, schema_repeatables;
+    load_rejects, legacy_loads, regions, schema_migrations, schema_repeatables;
 DROP FUNCTION IF EXISTS properties_within_km(numeric, numeric, numeric), install_gis(),
     property_earth_point(numeric, numeric), bigint_or_null(text);

@@ -109,25 +109,50 @@ def apply_migrations(
     engine: Engine, schema: str, directory: Path | None = None
 ) -> list[str]:
     """Apply pending migrations, then every repeatable script; return the versions applied."""
+    with engine.begin() as connection:
+        return apply_migrations_on(connection, schema, directory)
+
+
+def apply_migrations_on(
+    connection: Connection, schema: str, directory: Path | None = None
+) -> list[str]:
+    """`apply_migrations` inside the caller's transaction (which then holds the migration
+    lock until it ends): a caller whose own work fails rolls the schema back with it."""
     migrations = discover_migrations(directory)
     repeatables = discover_repeatables(directory)
-    with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(schema)}"))
-        set_search_path(connection, schema)
-        _create_bookkeeping_tables(connection)
-        recorded = connection.execute(text("SELECT version, checksum FROM schema_migrations"))
-        applied = dict(recorded.all())
-        newly_applied = []
-        for migration in migrations:
-            if migration.version in applied:
-                _check_unchanged(migration, applied[migration.version])
-                continue
-            _apply_one(connection, migration)
-            newly_applied.append(migration.version)
-        for script in repeatables:
-            _apply_repeatable(connection, script)
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(schema)}"))
+    set_search_path(connection, schema)
+    _create_bookkeeping_tables(connection)
+    recorded = connection.execute(text("SELECT version, checksum FROM schema_migrations"))
+    applied = dict(recorded.all())
+    newly_applied = []
+    for migration in migrations:
+        if migration.version in applied:
+            _check_unchanged(migration, applied[migration.version])
+            continue
+        _apply_one(connection, migration)
+        newly_applied.append(migration.version)
+    for script in repeatables:
+        _apply_repeatable(connection, script)
     return newly_applied
+
+
+def pending_migrations(
+    connection: Connection, schema: str, directory: Path | None = None
+) -> list[str]:
+    """Versions not yet recorded in `schema` (all of them when it has no schema_migrations);
+    reads only, takes no lock."""
+    versions = [migration.version for migration in discover_migrations(directory)]
+    table = connection.execute(
+        text("SELECT to_regclass(:name)"), {"name": f"{quote_schema(schema)}.schema_migrations"}
+    ).scalar()
+    if table is None:
+        return versions
+    recorded = connection.execute(
+        text(f"SELECT version FROM {quote_schema(schema)}.schema_migrations")  # noqa: S608
+    ).scalars()
+    return sorted(set(versions) - set(recorded))
 
 
 def _create_bookkeeping_tables(connection: Connection) -> None:
