@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import msgspec
 import requests
 from singer_sdk import Stream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -34,6 +34,7 @@ from singer_sdk.pagination import BaseAPIPaginator, PageNumberPaginator, SingleP
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
 from tap_breezeway import records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
@@ -168,6 +169,11 @@ class SelectionOnceStream(Stream):
     """
 
     _full_selection: tuple[t.Any, bool] | None = None
+
+    @override
+    def get_batch_config(self, config: t.Mapping) -> None:
+        """Never BATCH (see TapBreezeway.capabilities)."""
+        refuse_batch_config(config)
 
     def _selects_every_property(self) -> bool:
         mask = self.mask  # the SDK builds a new mask object when the selection changes
@@ -639,3 +645,12 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(response, requests.Response):
         return f"HTTP {response.status_code}"
     return type(error).__name__
+
+
+def refuse_batch_config(config: t.Mapping) -> None:
+    """A `batch_config` fails loudly: BATCH files of parents would reach a target after the
+    children written as the parents are read."""
+    if config.get("batch_config"):
+        raise ConfigValidationError(
+            "tap-breezeway does not write BATCH messages: remove `batch_config` (child "
+            "records must follow their parent record, which BATCH files cannot keep)")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from typing_extensions import override
 
 from tap_breezeway.auth import BreezewayAuthenticator
-from tap_breezeway.client import SideStream
+from tap_breezeway.client import SideStream, refuse_batch_config
 from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.ratelimit import RequestPacer
 from tap_breezeway.streams import STREAM_TYPES, CrawlsStream, PropertiesStream
@@ -27,6 +29,12 @@ class TapBreezeway(Tap):
     """Reads properties, reservations, tasks (and their nested children) and people."""
 
     name = "tap-breezeway"
+    # No BATCH: a child record must follow its parent (targets replace child sets per
+    # parent), and children are written as their parent is read; a BATCH file of parents
+    # would arrive after its children. Advertise only what works end to end.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        capability for capability in Tap.capabilities if capability != PluginCapabilities.BATCH
+    ]
     # msgspec serialises records several times faster than the default JSON writer.
     message_writer_class = StateFlushingWriter
 
@@ -93,7 +101,9 @@ class TapBreezeway(Tap):
                  default=True),
     ).to_dict()
 
+    @override
     def discover_streams(self) -> list[Stream]:
+        refuse_batch_config(self.config)  # before any output, not at the first stream
         return [stream_type(self) for stream_type in STREAM_TYPES]
 
     # -- run-wide resources shared by all streams --------------------------------------

@@ -49,7 +49,13 @@ class BreezewaySink(BatchSink):
         target.add_record(self.stream_name, record, target.current_version)
 
     def process_batch(self, context: dict) -> None:
-        self.breezeway_target.flush()
+        """A drain (no records here: `process_record` handed them on already), or a BATCH
+        message's file (the SDK reads it into `context["records"]`): its records take the
+        same path as RECORD messages, then the whole unit is flushed."""
+        target = self.breezeway_target
+        for record in context.get("records") or ():
+            target.add_record(self.stream_name, record)
+        target.flush()
 
 
 class SkippedStreamSink(BreezewaySink):
@@ -59,4 +65,6 @@ class SkippedStreamSink(BreezewaySink):
         self.breezeway_target.count_skipped(self.stream_name)
 
     def process_batch(self, context: dict) -> None:
-        """Nothing buffered for a skipped stream."""
+        """Nothing buffered for a skipped stream; a BATCH file's records are counted."""
+        for _ in context.get("records") or ():
+            self.breezeway_target.count_skipped(self.stream_name)

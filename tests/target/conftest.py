@@ -31,3 +31,17 @@ def run_target(migrated_db: Any, capsys: pytest.CaptureFixture[str]
         return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
 
     return run
+
+
+@pytest.fixture
+def second_db(migrated_db: Any) -> Any:
+    """A second migrated schema in the same database (to compare two loads table by table)."""
+    import uuid
+
+    from target_breezeway_postgres.migrations import apply_migrations
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    apply_migrations(migrated_db.engine, schema)
+    yield type(migrated_db)(migrated_db.url, migrated_db.engine, schema)
+    with migrated_db.engine.begin() as connection:
+        connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
