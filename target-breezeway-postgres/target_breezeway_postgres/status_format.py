@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_breezeway_postgres.runs import RUN_STREAM, scrub
+from target_breezeway_postgres.redact import safe_text
+from target_breezeway_postgres.runs import RUN_STREAM
 from target_breezeway_postgres.status_query import (
     RegionStatus,
     RejectGroup,
@@ -27,9 +28,10 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def scrub_secrets(text: str | None) -> str | None:
-    """The target's scrubber (one set of secret patterns for the whole project), applied
-    again on display: rows written by older versions or by hand get the same treatment."""
-    return None if text is None else scrub(text)
+    """The target's scrubber (one set of secret patterns for the whole project) and length
+    bound, applied again on display: rows written by older versions or by hand get the same
+    treatment."""
+    return None if text is None else safe_text(text)
 
 
 def parse_duration(value: str) -> timedelta:

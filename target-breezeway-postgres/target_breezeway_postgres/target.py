@@ -19,6 +19,7 @@ what the tap sent (see `_incomplete_input`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import typing as t
 import uuid
@@ -28,14 +29,14 @@ from functools import cached_property
 import sqlalchemy as sa
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
-from target_breezeway_postgres import rejects, runs
+from target_breezeway_postgres import redact, rejects, runs
 from target_breezeway_postgres.loader import BackgroundWriter, Loader
 from target_breezeway_postgres.mapping import MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
+from target_breezeway_postgres.reader import LineKeepingReader
 from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
 from target_breezeway_postgres.units import (
     REGION_CODE,
@@ -82,17 +83,6 @@ def connection_url(config: t.Mapping[str, t.Any]) -> str:
     if config.get("sslmode"):
         url = url.update_query_dict({"sslmode": config["sslmode"]})
     return url.render_as_string(hide_password=False)
-
-
-class LineKeepingReader(MsgSpecReader):
-    """The SDK's msgspec reader, remembering the line being processed: a buffered record
-    then keeps its compact input line (parsed again only for a reject), not its dict."""
-
-    line: str | None = None
-
-    def deserialize_json(self, line: str) -> dict:
-        self.line = line
-        return super().deserialize_json(line)
 
 
 class TargetBreezewayPostgres(Target):
@@ -183,7 +173,26 @@ class TargetBreezewayPostgres(Target):
         return BackgroundWriter(self.loader)
 
     def _secrets(self) -> tuple[str, ...]:
-        return tuple(str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url"))
+        """Configured secret values, masked wherever they appear in an error text; the
+        password inside `sqlalchemy_url` too (a driver error may quote it alone)."""
+        secrets = [str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url")]
+        with contextlib.suppress(sa.exc.ArgumentError, ValueError):
+            secrets.append(make_url(secrets[1]).password or "")
+        return tuple(secrets)
+
+    def _error_text(self, error: BaseException) -> str:
+        """The text of a failed run, as stored, logged and re-raised: the error described
+        (see redact.describe_error), the input line it happened at named by its number,
+        stream and key, any value of that line withheld, secrets scrubbed, length bounded."""
+        text = redact.describe_error(error)
+        reader = self.message_reader
+        if isinstance(reader, LineKeepingReader):
+            # A signal or a line error already said where it came from.
+            if reader.line is not None and not isinstance(
+                    error, InvalidInputLine | TerminatedError | KeyboardInterrupt):
+                text += f" (at {reader.describe()})"
+            text = reader.withhold_values(text)
+        return redact.safe_text(text, self._secrets())
 
     # --- sinks ---------------------------------------------------------------------------
 
@@ -334,10 +343,10 @@ class TargetBreezewayPostgres(Target):
             self._start_region_run()
             super().listen(file_input)
             incomplete = self._incomplete_input()
-        except BaseException as error:
-            self._finish("failed", runs.scrub(f"{type(error).__name__}: {error}",
-                                              self._secrets()))
-            raise
+        except BaseException as error:  # noqa: BLE001 -- recorded, re-raised with safe text
+            text = self._error_text(error)
+            self._finish("failed", text)
+            raise redact.with_message(error, text) from None
         if incomplete:
             self._finish("failed", incomplete)
         else:
@@ -389,8 +398,8 @@ class TargetBreezewayPostgres(Target):
             return  # never connected: nothing to record
         writer_error = self.writer.join() if "writer" in self.__dict__ else None
         if writer_error is not None:
-            self.logger.error("writing a load unit failed: %s", runs.scrub(
-                f"{type(writer_error).__name__}: {writer_error}", self._secrets()))
+            self.logger.error("writing a load unit failed: %s", redact.safe_text(
+                redact.describe_error(writer_error), self._secrets()))
         connection = self.loader.connection
         connection.rollback()
         with connection.cursor() as cursor:
