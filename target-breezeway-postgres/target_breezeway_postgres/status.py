@@ -34,6 +34,7 @@ from target_breezeway_postgres.status_check import (
     check_text,
     judge_regions,
     post_alert,
+    validate_notify_url,
 )
 from target_breezeway_postgres.status_format import (
     StatusReport,
@@ -197,8 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         quote_schema(args.schema)
     except MigrationError as error:
         parser.error(str(error))
-    if args.notify_url and not args.check:
-        parser.error("--notify-url only makes sense with --check")
+    if args.notify_url is not None:
+        if not args.check:
+            parser.error("--notify-url only makes sense with --check")
+        try:
+            validate_notify_url(args.notify_url)
+        except ValueError as error:
+            parser.error(str(error))
     now = args.now or datetime.now(UTC)
     try:
         report, history, stats = load(url, args.schema, now, args.days if args.html else None)
