@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import time
@@ -237,3 +238,19 @@ def test_html_for_90_days_of_8_regions_is_fast_and_bounded(migrated_db, ops, cap
     assert len(parser.images) == 4
     assert len(parser.tables["regions"]) == 1 + 8
     assert len(parser.tables["streams"]) == 1 + 8 * 10
+
+
+def test_html_draws_a_reason_with_dollar_signs_as_plain_text(status_db, ops, capsys, tmp_path):
+    """matplotlib reads text between two `$` as TeX math: `$5^$` would raise while drawing."""
+    reason = "cost $5^$ exceeds $x_{1}$ budget"
+    ops.execute(status_db, "UPDATE load_rejects SET reason = :reason WHERE stream = 'tasks'",
+                {"reason": reason})
+    page_path = tmp_path / "status.html"
+
+    code, _, err = _run(capsys, *ops.cli_args(status_db, "--html", str(page_path)))
+
+    assert code == EXIT_OK, err
+    parser = _PageParser()
+    parser.feed(page_path.read_text(encoding="utf-8"))
+    rejects = _svg(parser.images[2])
+    assert html.escape(reason, quote=False) in rejects
