@@ -29,6 +29,7 @@ class RunTallies:
     read: Counter[tuple[str, str]] = field(default_factory=Counter)
     loaded: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
     written: set[tuple[str, str]] = field(default_factory=set)
 
     def add_flush(self, loaded: Counter[Any], rejected: Counter[Any]) -> None:
@@ -65,6 +66,29 @@ def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[A
         template="(%s, %s, %s, %s::bigint, %s::bigint, %s::bigint)",
     )
     tallies.written.update((region, stream) for _, region, stream, *_ in rows)
+
+
+def write_skipped(cursor: Any, run_id: str, skipped: Counter[tuple[str, str]]) -> None:
+    """Rows of the streams without a table: records read and skipped, per region. Written
+    when the run ends (nothing else of theirs goes into a load unit); their regions are
+    registered like regions first seen in records."""
+    rows = [(run_id, region, stream, count) for (region, stream), count in sorted(skipped.items())]
+    if not rows:
+        return
+    execute_values(
+        cursor,
+        "INSERT INTO regions (region_code, region_name) VALUES %s "
+        "ON CONFLICT (region_code) DO NOTHING",
+        sorted({(region, region) for _, region, _, _ in rows}),
+    )
+    execute_values(
+        cursor,
+        "INSERT INTO sync_runs AS r (run_id, region_code, stream, records_read, "
+        "records_skipped) VALUES %s ON CONFLICT (run_id, region_code, stream) DO UPDATE SET "
+        "records_read = EXCLUDED.records_read, records_skipped = EXCLUDED.records_skipped",
+        [(*row, row[3]) for row in rows],
+        template="(%s, %s, %s, %s::bigint, %s::bigint)",
+    )
 
 
 def finish(cursor: Any, run_id: str, status: str, error_text: str | None) -> None:

@@ -127,6 +127,12 @@ def _open_read_only(connection: sa.Connection, schema: str) -> None:
     set_search_path(connection, schema)
     if connection.execute(sa.text("SELECT to_regclass('sync_runs')")).scalar() is None:
         raise StatusError(f"schema {schema!r} has no sync_runs table: apply the migrations first")
+    if not connection.execute(sa.text(
+            "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = :schema "
+            "AND table_name = 'sync_runs' AND column_name = 'records_skipped')"),
+            {"schema": schema}).scalar():
+        raise StatusError(f"schema {schema!r} predates this breezeway-status: apply the "
+                          "migrations first (breezeway-db migrate, or any target run)")
 
 
 def load(

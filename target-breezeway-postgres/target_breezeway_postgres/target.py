@@ -51,6 +51,8 @@ if t.TYPE_CHECKING:
 
 PROGRESS_EVERY_SECONDS = 30.0
 DEFAULT_BATCH_SIZE_ROWS = 20000
+DEFAULT_REFEED_BATCH_SIZE = 1000
+DEFAULT_REJECT_MAX_ATTEMPTS = 20
 
 
 class UnknownStreamError(RuntimeError):
@@ -115,6 +117,15 @@ class TargetBreezewayPostgres(Target):
                     title="Load unit size",
                     description="Records buffered (all streams together) per transaction; "
                     "bounds memory."),
+        th.Property("refeed_batch_size", th.IntegerType(minimum=1),
+                    default=DEFAULT_REFEED_BATCH_SIZE, title="Re-feed page size",
+                    description="Open rejects read back per query when they are fed again "
+                    "at the start of a region's load (oldest first); bounds memory."),
+        th.Property("reject_max_attempts", th.IntegerType(minimum=1),
+                    default=DEFAULT_REJECT_MAX_ATTEMPTS, title="Reject attempts",
+                    description="Runs that try a rejected record (its first failure "
+                    "included) before it is marked dead: still open and shown by "
+                    "breezeway-status, no longer fed again."),
         th.Property("unknown_stream_policy", th.StringType, default="skip",
                     allowed_values=["skip", "error"], title="Unknown stream policy",
                     description="A stream without a table: skip (logged and counted) or error."),
@@ -142,6 +153,10 @@ class TargetBreezewayPostgres(Target):
         self.skipped: Counter[str] = Counter()
         self.current_version: int | None = None
         self._batch_size = self.config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS
+        self._refeed_batch_size = (self.config.get("refeed_batch_size")
+                                   or DEFAULT_REFEED_BATCH_SIZE)
+        self._reject_max_attempts = (self.config.get("reject_max_attempts")
+                                     or DEFAULT_REJECT_MAX_ATTEMPTS)
         # Stream maps and flattening live in the SDK's record path: keep it for them.
         self._lean = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
         self._refed_regions: set[str] = set()
@@ -208,8 +223,18 @@ class TargetBreezewayPostgres(Target):
                             stream_name)
         return SkippedStreamSink
 
-    def count_skipped(self, stream_name: str) -> None:
+    def count_skipped(self, stream_name: str, record: t.Any) -> None:
+        """A record of a stream without a table: counted for the log and, per region, for
+        `sync_runs.records_skipped` (written when the run ends). Its region is the
+        configured one, else the record's; a record with neither is only logged."""
         self.skipped[stream_name] += 1
+        region_code = self.region_code
+        if region_code is None and isinstance(record, dict):
+            claimed = record.get("region_code")
+            if isinstance(claimed, str) and REGION_CODE.match(claimed):
+                region_code = claimed
+        if region_code is not None:
+            self.tallies.skipped[(region_code, stream_name)] += 1
 
     # --- records, versions, flushes ------------------------------------------------------
 
@@ -227,7 +252,7 @@ class TargetBreezewayPostgres(Target):
             self.add_record(stream, message_dict["record"], message_dict.get("version"),
                             self.message_reader.line)
         else:
-            self.count_skipped(stream)
+            self.count_skipped(stream, message_dict["record"])
         self._handle_max_record_age()
 
     def add_record(self, stream: str, record: dict, version: int | None = None,
@@ -254,18 +279,21 @@ class TargetBreezewayPostgres(Target):
             self.flush(keep_open_family=True)
 
     def _refeed(self, region_code: str) -> None:
-        """Open rejects of a region go into the unit before its first new record."""
+        """Open rejects of a region go into the load before its first new record, a page
+        at a time, flushing full units in between: memory stays flat however many are open.
+        The writer is waited for before each query (it owns the connection meanwhile)."""
         self._refed_regions.add(region_code)
-        self.writer.wait()  # the connection is the writer's while a unit is in flight
-        connection = self.loader.connection
-        with connection.cursor() as cursor:
-            open_rejects = rejects.open_rejects(cursor, region_code)
-        connection.commit()
-        for stream, record in open_rejects:
-            self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
-        if open_rejects:
-            self.logger.info("region %s: %d open rejects fed again", region_code,
-                             len(open_rejects))
+        fed = 0
+        for stream, records in rejects.refeed_pages(
+                self.loader.connection, self.run_id, region_code, self._refeed_batch_size,
+                self._reject_max_attempts, before_query=self.writer.wait):
+            for record in records:
+                self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
+            fed += len(records)
+            if self.unit.size >= self._batch_size:
+                self.flush(keep_open_family=True)
+        if fed:
+            self.logger.info("region %s: %d open rejects fed again", region_code, fed)
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         """Handled here, not per sink: the SDK's sink hook warns about _sdc columns we
@@ -394,8 +422,8 @@ class TargetBreezewayPostgres(Target):
         if error_text:
             region = f" of region {self.region_code}" if self.region_code else ""
             self.logger.error("run %s%s failed: %s", self.run_id, region, error_text)
-        if "loader" not in self.__dict__:
-            return  # never connected: nothing to record
+        if "loader" not in self.__dict__ and not self.tallies.skipped:
+            return  # never connected and nothing to record
         writer_error = self.writer.join() if "writer" in self.__dict__ else None
         if writer_error is not None:
             self.logger.error("writing a load unit failed: %s", redact.safe_text(
@@ -405,6 +433,7 @@ class TargetBreezewayPostgres(Target):
         with connection.cursor() as cursor:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
+            runs.write_skipped(cursor, self.run_id, self.tallies.skipped)
             runs.finish(cursor, self.run_id, status, error_text)
         connection.commit()
         self._log_totals(status)
