@@ -29,6 +29,7 @@ from functools import cached_property
 import sqlalchemy as sa
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
@@ -63,8 +64,22 @@ class TerminatedError(RuntimeError):
     """SIGTERM/SIGINT: the run stops, the open load unit is rolled back, runs are failed."""
 
 
+NO_DATABASE = (
+    "no database configured: set BREEZEWAY_DATABASE_URL (meltano.yml passes it to the "
+    "target as sqlalchemy_url), or the target's sqlalchemy_url or host settings. The "
+    "embedded PostgreSQL is for the demo only and must be asked for (setting embedded: true)."
+)
+
+
+def database_configured(config: t.Mapping[str, t.Any]) -> bool:
+    """A database URL, a host, or the embedded server explicitly asked for: a forgotten URL
+    must stop the run, not load production data into a folder under .meltano/."""
+    return bool(config.get("sqlalchemy_url") or config.get("host") or config.get("embedded"))
+
+
 def connection_url(config: t.Mapping[str, t.Any]) -> str:
-    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else embedded."""
+    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else (only with
+    `embedded: true`) the embedded server's."""
     if config.get("sqlalchemy_url"):
         url = make_url(config["sqlalchemy_url"])
     elif config.get("host"):
@@ -76,10 +91,12 @@ def connection_url(config: t.Mapping[str, t.Any]) -> str:
             port=config.get("port") or 5432,
             database=config.get("database") or "postgres",
         )
-    else:
+    elif config.get("embedded"):
         from target_breezeway_postgres import embedded
 
         url = make_url(embedded.embedded_url(dict(config)))
+    else:
+        raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg2")
     if config.get("sslmode"):
@@ -137,13 +154,19 @@ class TargetBreezewayPostgres(Target):
         th.Property("run_id", th.StringType, title="Run id",
                     description="Identifies this run in sync_runs/load_rejects; "
                     "default: a new UUID."),
+        th.Property("embedded", th.BooleanType, default=False, title="Embedded PostgreSQL",
+                    description="With no sqlalchemy_url or host: start (or reuse) a "
+                    "PostgreSQL server of the target's own, for the demo. Off: a run without "
+                    "a database fails at start."),
         th.Property("embedded_data_dir", th.StringType, title="Embedded data directory",
-                    description="Where the embedded PostgreSQL keeps its data when no "
-                    "database is configured."),
+                    description="Where the embedded PostgreSQL keeps its data "
+                    "(default .meltano/breezeway-postgres in the project)."),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        if not database_configured(self.config):
+            raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
         self.run_id: str = self.config.get("run_id") or str(uuid.uuid4())
         self.region_code: str | None = self.config.get("region_code") or None
         self._state_messages = 0
