@@ -389,15 +389,23 @@ class TargetBreezewayPostgres(Target):
 
         A tap failure is recorded, but the target exits 0: everything it received is
         committed, and Meltano reports the extractor's own failure and exit code.
+
+        An error is recorded and re-raised with its safe text (`_error_text`), outside the
+        `except` block: an error while recording it must not chain the original, whose text
+        may quote input, into the log.
         """
+        failure: BaseException | None = None
         try:
             self._start_region_run()
             super().listen(file_input)
             incomplete = self._incomplete_input()
-        except BaseException as error:  # noqa: BLE001 -- recorded, re-raised with safe text
-            text = self._error_text(error)
+        except BaseException as error:  # noqa: BLE001 -- recorded and re-raised below
+            failure = error
+        if failure is not None:
+            text = self._error_text(failure)
+            safe = redact.with_message(failure, text)
             self._finish("failed", text)
-            raise redact.with_message(error, text) from None
+            raise safe from None
         if incomplete:
             self._finish("failed", incomplete)
         else:

@@ -11,6 +11,7 @@ import io
 import json
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ def run_lines(db: Any, text: str, **config: Any) -> BaseException:
         with pytest.raises(Exception) as raised:  # any type: its text is what is checked
             target.listen(io.StringIO(text))
     finally:
+        # The exception's traceback keeps the target alive after the test: hand its
+        # connection back now, while the test database still exists.
+        raw = target.__dict__.get("_raw_connection")
+        if raw is not None:
+            raw.close()
         target.engine.dispose()
     return raised.value
 
@@ -136,6 +142,29 @@ def test_a_database_error_keeps_its_cause_but_not_the_row(migrated_db):
     assert_private(str(raised))
     assert isinstance(raised, psycopg2.errors.RaiseException)  # callers still catch it by type
     assert error.startswith("RaiseException: SQLSTATE P0001: properties refused by test_trigger")
+
+
+def test_an_error_while_recording_the_failure_does_not_chain_the_original(migrated_db):
+    """Recording the failure fails too (here a trigger on sync_runs; in life a dropped
+    connection): what reaches the log must not carry the first error, row and all."""
+    refuse_properties(migrated_db, "'properties refused by test_trigger'")
+    with migrated_db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f'SET LOCAL search_path TO "{migrated_db.schema}"; '
+            "CREATE FUNCTION refuse_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.status = 'failed' THEN RAISE EXCEPTION 'bookkeeping refused'; END IF; "
+            "RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_failure BEFORE INSERT OR UPDATE ON sync_runs "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_failure()")
+    messages = [singer.record("properties", personal_record(9)), singer.state({"a": 1})]
+
+    raised = run_lines(migrated_db, singer.dumps(singer.with_schemas(messages)),
+                       region_code="smoky", run_id="chained")
+
+    logged = "".join(traceback.format_exception(raised))
+    assert "bookkeeping refused" in str(raised)
+    assert_private(logged)
+    assert "test_trigger" not in logged  # the first error is not chained in
 
 
 def test_describe_error_drops_detail_and_withholds_values_of_data_exceptions(pg_url):
