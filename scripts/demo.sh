@@ -8,10 +8,13 @@
 # once per region, in the `demo` environment (one environment serving all regions, so the
 # region is the state id suffix: state `demo:tap-breezeway-to-target-breezeway-postgres:<region>`).
 #
-# Database: BREEZEWAY_DATABASE_URL if set, else the target's embedded PostgreSQL, whose data
-# stays in .meltano/breezeway-postgres and which keeps running afterwards (a second demo run
-# reuses it and its state: that run is incremental). DEMO_SCALE (default 0.05) sizes the
-# simulated data; 1.0 is the seed's full size.
+# Database: BREEZEWAY_DATABASE_URL if set, else the target's embedded PostgreSQL (the demo is
+# the only place that asks for it: meltano.yml's demo environment sets embedded: true), whose
+# data stays in .meltano/breezeway-postgres and which keeps running afterwards (a second demo
+# run reuses it and its state: that run is incremental). It listens on a Unix socket in that
+# 0700 folder only; run as root, it runs as the unprivileged account embedded_postgres and
+# refuses (with what to do) a folder that account cannot enter rather than opening it.
+# DEMO_SCALE (default 0.05) sizes the simulated data; 1.0 is the seed's full size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh

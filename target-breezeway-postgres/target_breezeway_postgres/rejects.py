@@ -3,8 +3,12 @@
 A record that cannot load is stored with its stream, natural key, reason and raw record. One
 open row per (stream, natural key): seeing the reject again bumps `last_seen_at`, and
 `attempts` once per run (a run may meet it twice: fed again, then fresh from the tap).
-At the next run the open rejects of a region are fed again before its new records, and a
-reject is marked `resolved_at` when a record with its natural key loads.
+At the next run the open rejects of a region are fed again before its new records, parents
+first and oldest first, one page at a time (`refeed_pages`), and a reject is marked
+`resolved_at` when a record with its natural key loads. Feeding a reject again counts as an
+attempt, committed before the load is written (so even a reject that breaks its whole unit
+is counted); one tried `max_attempts` times is marked `dead_at` and fed no more — it stays
+open for a person to see (sql/005_reject_lifecycle.sql).
 """
 
 # SQL here is built from identifiers declared in mapping.py, never from record data;
@@ -14,6 +18,7 @@ reject is marked `resolved_at` when a record with its natural key loads.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg2.extras import execute_values
@@ -73,12 +78,57 @@ def resolve_keys(cursor: Any, keys: list[tuple[str, str]]) -> None:
         )
 
 
-def open_rejects(cursor: Any, region_code: str) -> list[tuple[str, dict[str, Any]]]:
-    """Open rejects of a region, parents first, oldest first: what to feed again."""
+def refeed_pages(connection: Any, run_id: str, region_code: str, page_size: int,
+                 max_attempts: int, before_query: Callable[[], None]
+                 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The live open rejects of a region as (stream, records) pages of at most `page_size`,
+    parents first, oldest first. Rejects tried `max_attempts` times are marked dead first.
+
+    Each page is claimed (attempt counted) and committed before it is yielded; the caller
+    may write load units between pages, so `before_query` (waiting for the writer that
+    shares the connection) runs before every statement here.
+    """
+    before_query()
+    with connection.cursor() as cursor:
+        mark_dead(cursor, region_code, max_attempts)
+    connection.commit()
+    for mapping in LOAD_ORDER:
+        after_id = 0
+        while True:
+            before_query()
+            with connection.cursor() as cursor:
+                page = claim_page(cursor, run_id, region_code, mapping.stream, after_id,
+                                  page_size)
+            connection.commit()
+            if page:
+                after_id = page[-1][0]
+                yield mapping.stream, [record for _, record in page]
+            if len(page) < page_size:
+                break
+
+
+def mark_dead(cursor: Any, region_code: str, max_attempts: int) -> int:
+    """Give up on the open rejects of a region tried `max_attempts` times; how many."""
     cursor.execute(
-        "SELECT stream, record FROM load_rejects WHERE resolved_at IS NULL "
-        "AND region_code = %s AND stream = ANY(%s) "
-        "ORDER BY array_position(%s, stream), id",
-        (region_code, [m.stream for m in LOAD_ORDER], [m.stream for m in LOAD_ORDER]),
+        "UPDATE load_rejects SET dead_at = now() WHERE resolved_at IS NULL "
+        "AND dead_at IS NULL AND region_code = %s AND attempts >= %s",
+        (region_code, max_attempts),
     )
-    return list(cursor.fetchall())
+    return cursor.rowcount
+
+
+def claim_page(cursor: Any, run_id: str, region_code: str, stream: str, after_id: int,
+               limit: int) -> list[tuple[int, dict[str, Any]]]:
+    """The next `limit` live open rejects of a stream after `after_id`, by id, counted as
+    attempted by this run (once per run, as `record` counts)."""
+    cursor.execute(
+        "UPDATE load_rejects r SET run_id = %(run_id)s, attempts = r.attempts + "
+        "CASE WHEN r.run_id IS NOT DISTINCT FROM %(run_id)s THEN 0 ELSE 1 END "
+        "FROM (SELECT id FROM load_rejects WHERE resolved_at IS NULL AND dead_at IS NULL "
+        "AND region_code = %(region)s AND stream = %(stream)s AND id > %(after)s "
+        "ORDER BY id LIMIT %(limit)s) page "
+        "WHERE r.id = page.id RETURNING r.id, r.record",
+        {"run_id": run_id, "region": region_code, "stream": stream, "after": after_id,
+         "limit": limit},
+    )
+    return sorted(cursor.fetchall(), key=lambda row: row[0])

@@ -1,7 +1,7 @@
 """Run bookkeeping in `sync_runs`: one row per (run_id, region_code, stream).
 
 Counts are written inside each load unit's transaction, so a committed count always
-matches committed data. Error text is scrubbed of secrets before it is stored or logged.
+matches committed data. Error text is made safe (redact.py) before it is stored or logged.
 
 With the target's `region_code` setting, a run also has a run-level row (stream
 `RUN_STREAM`, "*") for that region, written when the run starts: a run that fails before
@@ -10,39 +10,16 @@ the first record (wrong credentials kill the tap at its first call) still leaves
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg2.extras import execute_values
 
+from target_breezeway_postgres.redact import scrub  # noqa: F401 -- where callers find it
+
 #: `sync_runs.stream` of the run-level row: the run of one region as a whole.
 RUN_STREAM = "*"
-
-SECRET_PATTERNS = (
-    # user:password@ in URLs
-    (re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?P<post>@)", re.I),
-     r"\g<pre>***\g<post>"),
-    # key=value / key: value / "key": "value" for secret-looking keys
-    (re.compile(r"(?P<pre>[\"']?\b(?:password|passwd|pwd|client_secret|secret|"
-                r"access_token|refresh_token|token|api_key)\b[\"']?\s*[:=]\s*[\"']?)"
-                r"[^\"'\s,&}]+", re.I),
-     r"\g<pre>***"),
-    # Authorization headers and bare JWTs
-    (re.compile(r"\b(?P<pre>(?:JWT|Bearer)\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<pre>***"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "***"),
-)
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove passwords, tokens and URL credentials; also any configured secret value."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    for pattern, replacement in SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 @dataclass
@@ -54,6 +31,7 @@ class RunTallies:
     rejected: Counter[tuple[str, str]] = field(default_factory=Counter)
     soft_deleted: Counter[tuple[str, str]] = field(default_factory=Counter)
     revived: Counter[tuple[str, str]] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
     written: set[tuple[str, str]] = field(default_factory=set)
 
     def add_flush(self, result: Any) -> None:
@@ -100,6 +78,29 @@ def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[A
         template="(%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)",
     )
     tallies.written.update((region, stream) for _, region, stream, *_ in rows)
+
+
+def write_skipped(cursor: Any, run_id: str, skipped: Counter[tuple[str, str]]) -> None:
+    """Rows of the streams without a table: records read and skipped, per region. Written
+    when the run ends (nothing else of theirs goes into a load unit); their regions are
+    registered like regions first seen in records."""
+    rows = [(run_id, region, stream, count) for (region, stream), count in sorted(skipped.items())]
+    if not rows:
+        return
+    execute_values(
+        cursor,
+        "INSERT INTO regions (region_code, region_name) VALUES %s "
+        "ON CONFLICT (region_code) DO NOTHING",
+        sorted({(region, region) for _, region, _, _ in rows}),
+    )
+    execute_values(
+        cursor,
+        "INSERT INTO sync_runs AS r (run_id, region_code, stream, records_read, "
+        "records_skipped) VALUES %s ON CONFLICT (run_id, region_code, stream) DO UPDATE SET "
+        "records_read = EXCLUDED.records_read, records_skipped = EXCLUDED.records_skipped",
+        [(*row, row[3]) for row in rows],
+        template="(%s, %s, %s, %s::bigint, %s::bigint)",
+    )
 
 
 def finish(cursor: Any, run_id: str, status: str, error_text: str | None) -> None:

@@ -62,9 +62,9 @@ class SkippedStreamSink(BreezewaySink):
     """A stream our schema has no table for (policy `skip`): counted and logged, not loaded."""
 
     def process_record(self, record: dict, context: dict) -> None:
-        self.breezeway_target.count_skipped(self.stream_name)
+        self.breezeway_target.count_skipped(self.stream_name, record)
 
     def process_batch(self, context: dict) -> None:
         """Nothing buffered for a skipped stream; a BATCH file's records are counted."""
-        for _ in context.get("records") or ():
-            self.breezeway_target.count_skipped(self.stream_name)
+        for record in context.get("records") or ():
+            self.breezeway_target.count_skipped(self.stream_name, record)

@@ -34,6 +34,7 @@ from target_breezeway_postgres.status_check import (
     check_text,
     judge_regions,
     post_alert,
+    validate_notify_url,
 )
 from target_breezeway_postgres.status_format import (
     StatusReport,
@@ -126,6 +127,12 @@ def _open_read_only(connection: sa.Connection, schema: str) -> None:
     set_search_path(connection, schema)
     if connection.execute(sa.text("SELECT to_regclass('sync_runs')")).scalar() is None:
         raise StatusError(f"schema {schema!r} has no sync_runs table: apply the migrations first")
+    if not connection.execute(sa.text(
+            "SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = :schema "
+            "AND table_name = 'sync_runs' AND column_name = 'records_skipped')"),
+            {"schema": schema}).scalar():
+        raise StatusError(f"schema {schema!r} predates this breezeway-status: apply the "
+                          "migrations first (breezeway-db migrate, or any target run)")
 
 
 def load(
@@ -197,8 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         quote_schema(args.schema)
     except MigrationError as error:
         parser.error(str(error))
-    if args.notify_url and not args.check:
-        parser.error("--notify-url only makes sense with --check")
+    if args.notify_url is not None:
+        if not args.check:
+            parser.error("--notify-url only makes sense with --check")
+        try:
+            validate_notify_url(args.notify_url)
+        except ValueError as error:
+            parser.error(str(error))
     now = args.now or datetime.now(UTC)
     try:
         report, history, stats = load(url, args.schema, now, args.days if args.html else None)

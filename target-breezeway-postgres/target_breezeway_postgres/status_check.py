@@ -18,10 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from typing_extensions import override  # typing.override from Python 3.12
+
+from target_breezeway_postgres.redact import safe_text
 from target_breezeway_postgres.status_format import format_age, format_time, iso, scrub_secrets
 from target_breezeway_postgres.status_query import RegionStatus
 
 OK, STALE, FAILED, NEVER_SYNCED = "ok", "stale", "failed", "never_synced"
+#: The alert's `text`: every failing region's detail is bounded too (redact.MAX_ERROR_CHARS),
+#: and this caps their sum, well under what chat webhooks accept.
+MAX_ALERT_TEXT_CHARS = 8000
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,40 @@ def alert_payload(
              f"{len(failing)} of {len(verdicts)} active regions"]
     lines += [f"• {v.region_code} ({v.state}): {v.detail}" for v in failing]
     payload = check_json(verdicts, now, max_age)
-    payload["text"] = scrub_secrets("\n".join(lines))
+    payload["text"] = safe_text("\n".join(lines), limit=MAX_ALERT_TEXT_CHARS)
     return payload
+
+
+def validate_notify_url(url: str) -> None:
+    """Refuse, before anything else runs, a webhook URL that can never be posted to, so a
+    typo shows on the first (healthy) run rather than on the day an alert is due. The
+    message names the problem, never the URL: webhook URLs carry their secret in the path,
+    the query or the user info."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises on a port that is not a number
+    except ValueError:
+        raise ValueError("--notify-url is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        shown = parts.scheme if parts.scheme.isalpha() and len(parts.scheme) <= 10 else ""
+        raise ValueError(f"--notify-url must start with http:// or https:// "
+                         f"(got {f'{shown}://' if shown else 'no scheme'})")
+    if not parts.hostname:
+        raise ValueError("--notify-url has no host (expected e.g. https://hooks.example.com/…)")
+    if port == 0:
+        raise ValueError("--notify-url has port 0")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not a delivery: urllib would follow a 301/302/303 as a GET without the
+    body (the alert lost, yet "sent"). The 3xx surfaces as an HTTPError instead."""
+
+    @override
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def safe_endpoint(url: str) -> str:
@@ -141,12 +179,14 @@ def post_alert(url: str, payload: dict[str, Any], timeout: float, retries: int) 
             url, data=body, method="POST", headers={"Content-Type": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 response.read()
             return
         except urllib.error.HTTPError as error:
             last_problem = f"HTTP {error.code}"
-            if error.code < 500:
+            if 300 <= error.code < 400:
+                last_problem += " (a redirect; point --notify-url at the final address)"
+            if error.code < 500:  # the request itself is wrong: retrying will not help
                 break
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             reason = getattr(error, "reason", error)

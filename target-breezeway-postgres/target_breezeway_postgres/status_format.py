@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_breezeway_postgres.runs import RUN_STREAM, scrub
+from target_breezeway_postgres.redact import safe_text
+from target_breezeway_postgres.runs import RUN_STREAM
 from target_breezeway_postgres.status_query import (
     RegionStatus,
     RejectGroup,
@@ -27,9 +28,10 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def scrub_secrets(text: str | None) -> str | None:
-    """The target's scrubber (one set of secret patterns for the whole project), applied
-    again on display: rows written by older versions or by hand get the same treatment."""
-    return None if text is None else scrub(text)
+    """The target's scrubber (one set of secret patterns for the whole project) and length
+    bound, applied again on display: rows written by older versions or by hand get the same
+    treatment."""
+    return None if text is None else safe_text(text)
 
 
 def parse_duration(value: str) -> timedelta:
@@ -146,6 +148,7 @@ def stream_rows(report: StatusReport) -> list[list[str]]:
             _count(s.records_read),
             _count(s.records_loaded),
             _count(s.records_rejected),
+            _count(s.records_skipped),
             str(s.open_rejects),
         ]
         for s in report.streams
@@ -159,7 +162,8 @@ def stream_label(stream: str) -> str:
 
 def reject_rows(report: StatusReport) -> list[list[str]]:
     return [
-        [r.region_code or "(none)", r.stream, str(r.count), scrub_secrets(r.reason) or ""]
+        [r.region_code or "(none)", r.stream, str(r.count), str(r.dead),
+         scrub_secrets(r.reason) or ""]
         for r in report.rejects
     ]
 
@@ -167,8 +171,9 @@ def reject_rows(report: StatusReport) -> list[list[str]]:
 REGION_HEADERS = ["REGION", "ACTIVE", "LAST RUN", "STARTED", "LAST SUCCESS", "AGE",
                   "DURATION", "OPEN REJECTS"]
 STREAM_HEADERS = ["REGION", "STREAM", "LAST RUN", "LAST SUCCESS", "AGE", "DURATION",
-                  "READ", "LOADED", "REJECTED", "OPEN REJECTS"]
-REJECT_HEADERS = ["REGION", "STREAM", "OPEN", "REASON"]
+                  "READ", "LOADED", "REJECTED", "SKIPPED", "OPEN REJECTS"]
+# DEAD: open rejects given up on (tried reject_max_attempts times, no longer fed again).
+REJECT_HEADERS = ["REGION", "STREAM", "OPEN", "DEAD", "REASON"]
 
 
 def _count(value: int | None) -> str:
@@ -245,6 +250,7 @@ def report_json(report: StatusReport) -> dict[str, Any]:
                 "records_read": s.records_read,
                 "records_loaded": s.records_loaded,
                 "records_rejected": s.records_rejected,
+                "records_skipped": s.records_skipped,
                 "last_error": scrub_secrets(s.last_error),
                 "last_error_at": iso(s.last_error_at),
                 "open_rejects": s.open_rejects,
@@ -257,6 +263,7 @@ def report_json(report: StatusReport) -> dict[str, Any]:
                 "stream": r.stream,
                 "reason": scrub_secrets(r.reason),
                 "count": r.count,
+                "dead": r.dead,
                 "last_seen_at": iso(r.last_seen_at),
             }
             for r in report.rejects

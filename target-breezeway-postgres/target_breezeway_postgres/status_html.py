@@ -42,7 +42,9 @@ from target_breezeway_postgres.status_query import (
 # Reasons are free text; the chart keeps the largest ones readable.
 MAX_CHART_REASONS = 12
 REASON_LABEL_CHARS = 60
-_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "breezeway-status"}
+# Text stays text in the SVG; and text is never math: matplotlib reads `$…$` as TeX and
+# raises on a reject reason like "cost $5^$", so data-derived labels are plain strings.
+_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "breezeway-status", "text.parse_math": False}
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
@@ -194,6 +196,13 @@ def render_html(
         if s.last_error is not None
     ) or "<li>(none)</li>"
     title = f"Breezeway sync status — {report.schema}"
+    with matplotlib.rc_context(_SVG_RC):  # labels are created with the charts
+        charts = "\n".join([
+            _figure_html(duration_chart(history), "Sync duration per region over time"),
+            _figure_html(records_chart(history), "Records loaded per region over time"),
+            _figure_html(rejects_chart(report), "Open rejects by reason"),
+            _figure_html(region_stats_chart(stats), "Rows per region"),
+        ])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body>
@@ -202,10 +211,7 @@ def render_html(
 <h2>Regions</h2>
 {_table("regions", REGION_HEADERS, region_rows(report), region_status)}
 <h2>Charts</h2>
-{_figure_html(duration_chart(history), "Sync duration per region over time")}
-{_figure_html(records_chart(history), "Records loaded per region over time")}
-{_figure_html(rejects_chart(report), "Open rejects by reason")}
-{_figure_html(region_stats_chart(stats), "Rows per region")}
+{charts}
 <h2>Streams</h2>
 {_table("streams", STREAM_HEADERS, stream_rows(report), [s.last_status for s in report.streams])}
 <h2>Errors since the last success</h2>

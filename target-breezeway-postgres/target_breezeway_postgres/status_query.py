@@ -37,6 +37,7 @@ class StreamStatus:
     records_read: int | None
     records_loaded: int | None
     records_rejected: int | None
+    records_skipped: int | None
     last_error: str | None
     last_error_at: datetime | None
     open_rejects: int
@@ -74,12 +75,14 @@ class RegionStatus:
 
 @dataclass(frozen=True)
 class RejectGroup:
-    """Open (unresolved) rejects of one region and stream sharing a reason."""
+    """Open (unresolved) rejects of one region and stream sharing a reason; `dead` of them
+    were given up on (tried reject_max_attempts times, no longer fed again)."""
 
     region_code: str | None
     stream: str
     reason: str
     count: int
+    dead: int
     last_seen_at: datetime | None
 
 
@@ -168,7 +171,7 @@ WITH latest AS (
 ),
 success AS (
     SELECT DISTINCT ON (region_code, stream) region_code, stream, started_at, finished_at,
-           records_read, records_loaded, records_rejected
+           records_read, records_loaded, records_rejected, records_skipped
     FROM sync_runs WHERE status = 'succeeded' AND finished_at <= :now
     ORDER BY region_code, stream, finished_at DESC, id DESC
 ),
@@ -185,7 +188,7 @@ open_rejects AS (
 SELECT l.region_code, l.stream, l.status AS last_status, l.started_at AS last_started_at,
        s.finished_at AS last_success_at,
        extract(epoch FROM s.finished_at - s.started_at)::float8 AS duration_seconds,
-       s.records_read, s.records_loaded, s.records_rejected,
+       s.records_read, s.records_loaded, s.records_rejected, s.records_skipped,
        -- An error is "last" only while no success came after it.
        CASE WHEN f.started_at > coalesce(s.started_at, '-infinity')
             THEN coalesce(f.error_text, '(no error text recorded)') END AS last_error,
@@ -201,7 +204,8 @@ ORDER BY l.region_code, l.stream
 
 REJECT_GROUPS_SQL = """
 WITH grouped AS (
-    SELECT region_code, stream, reason, count(*) AS n, max(last_seen_at) AS last_seen_at
+    SELECT region_code, stream, reason, count(*) AS n,
+           count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead, max(last_seen_at) AS last_seen_at
     FROM load_rejects WHERE resolved_at IS NULL
     GROUP BY region_code, stream, reason
 ),
@@ -209,10 +213,10 @@ ranked AS (
     SELECT *, row_number() OVER (ORDER BY n DESC, region_code, stream, reason) AS rank
     FROM grouped
 )
-SELECT region_code, stream, reason, n, last_seen_at, rank FROM ranked
+SELECT region_code, stream, reason, n, dead, last_seen_at, rank FROM ranked
 WHERE rank <= :max_reasons
 UNION ALL
-SELECT NULL, '*', '(other reasons)', sum(n), max(last_seen_at), :max_reasons + 1
+SELECT NULL, '*', '(other reasons)', sum(n), sum(dead), max(last_seen_at), :max_reasons + 1
 FROM ranked WHERE rank > :max_reasons HAVING count(*) > 0
 ORDER BY rank
 """
@@ -302,7 +306,7 @@ def reject_groups(connection: Connection) -> list[RejectGroup]:
     rows = connection.execute(text(REJECT_GROUPS_SQL), {"max_reasons": MAX_REJECT_REASONS})
     return [
         RejectGroup(region_code=r.region_code, stream=r.stream, reason=r.reason,
-                    count=int(r.n), last_seen_at=r.last_seen_at)
+                    count=int(r.n), dead=int(r.dead), last_seen_at=r.last_seen_at)
         for r in rows
     ]
 

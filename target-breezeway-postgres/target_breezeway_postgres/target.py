@@ -19,6 +19,7 @@ what the tap sent (see `_early_end`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import typing as t
 import uuid
@@ -28,14 +29,15 @@ from functools import cached_property
 import sqlalchemy as sa
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
-from target_breezeway_postgres import rejects, runs
+from target_breezeway_postgres import redact, rejects, runs
 from target_breezeway_postgres.loader import BackgroundWriter, Loader
 from target_breezeway_postgres.mapping import MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
+from target_breezeway_postgres.reader import LineKeepingReader
 from target_breezeway_postgres.reconcile import (
     CRAWLS_STREAM,
     BreakerLimits,
@@ -58,6 +60,8 @@ if t.TYPE_CHECKING:
 
 PROGRESS_EVERY_SECONDS = 30.0
 DEFAULT_BATCH_SIZE_ROWS = 20000
+DEFAULT_REFEED_BATCH_SIZE = 1000
+DEFAULT_REJECT_MAX_ATTEMPTS = 20
 
 
 class UnknownStreamError(RuntimeError):
@@ -68,8 +72,22 @@ class TerminatedError(RuntimeError):
     """SIGTERM/SIGINT: the run stops, the open load unit is rolled back, runs are failed."""
 
 
+NO_DATABASE = (
+    "no database configured: set BREEZEWAY_DATABASE_URL (meltano.yml passes it to the "
+    "target as sqlalchemy_url), or the target's sqlalchemy_url or host settings. The "
+    "embedded PostgreSQL is for the demo only and must be asked for (setting embedded: true)."
+)
+
+
+def database_configured(config: t.Mapping[str, t.Any]) -> bool:
+    """A database URL, a host, or the embedded server explicitly asked for: a forgotten URL
+    must stop the run, not load production data into a folder under .meltano/."""
+    return bool(config.get("sqlalchemy_url") or config.get("host") or config.get("embedded"))
+
+
 def connection_url(config: t.Mapping[str, t.Any]) -> str:
-    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else embedded."""
+    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else (only with
+    `embedded: true`) the embedded server's."""
     if config.get("sqlalchemy_url"):
         url = make_url(config["sqlalchemy_url"])
     elif config.get("host"):
@@ -81,26 +99,17 @@ def connection_url(config: t.Mapping[str, t.Any]) -> str:
             port=config.get("port") or 5432,
             database=config.get("database") or "postgres",
         )
-    else:
+    elif config.get("embedded"):
         from target_breezeway_postgres import embedded
 
         url = make_url(embedded.embedded_url(dict(config)))
+    else:
+        raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg2")
     if config.get("sslmode"):
         url = url.update_query_dict({"sslmode": config["sslmode"]})
     return url.render_as_string(hide_password=False)
-
-
-class LineKeepingReader(MsgSpecReader):
-    """The SDK's msgspec reader, remembering the line being processed: a buffered record
-    then keeps its compact input line (parsed again only for a reject), not its dict."""
-
-    line: str | None = None
-
-    def deserialize_json(self, line: str) -> dict:
-        self.line = line
-        return super().deserialize_json(line)
 
 
 class TargetBreezewayPostgres(Target):
@@ -133,6 +142,15 @@ class TargetBreezewayPostgres(Target):
                     title="Load unit size",
                     description="Records buffered (all streams together) per transaction; "
                     "bounds memory."),
+        th.Property("refeed_batch_size", th.IntegerType(minimum=1),
+                    default=DEFAULT_REFEED_BATCH_SIZE, title="Re-feed page size",
+                    description="Open rejects read back per query when they are fed again "
+                    "at the start of a region's load (oldest first); bounds memory."),
+        th.Property("reject_max_attempts", th.IntegerType(minimum=1),
+                    default=DEFAULT_REJECT_MAX_ATTEMPTS, title="Reject attempts",
+                    description="Runs that try a rejected record (its first failure "
+                    "included) before it is marked dead: still open and shown by "
+                    "breezeway-status, no longer fed again."),
         th.Property("unknown_stream_policy", th.StringType, default="skip",
                     allowed_values=["skip", "error"], title="Unknown stream policy",
                     description="A stream without a table: skip (logged and counted) or error."),
@@ -154,13 +172,19 @@ class TargetBreezewayPostgres(Target):
         th.Property("run_id", th.StringType, title="Run id",
                     description="Identifies this run in sync_runs/load_rejects; "
                     "default: a new UUID."),
+        th.Property("embedded", th.BooleanType, default=False, title="Embedded PostgreSQL",
+                    description="With no sqlalchemy_url or host: start (or reuse) a "
+                    "PostgreSQL server of the target's own, for the demo. Off: a run without "
+                    "a database fails at start."),
         th.Property("embedded_data_dir", th.StringType, title="Embedded data directory",
-                    description="Where the embedded PostgreSQL keeps its data when no "
-                    "database is configured."),
+                    description="Where the embedded PostgreSQL keeps its data "
+                    "(default .meltano/breezeway-postgres in the project)."),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        if not database_configured(self.config):
+            raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
         self.run_id: str = self.config.get("run_id") or str(uuid.uuid4())
         self.region_code: str | None = self.config.get("region_code") or None
         self._state_messages = 0
@@ -170,6 +194,10 @@ class TargetBreezewayPostgres(Target):
         self.skipped: Counter[str] = Counter()
         self.current_version: int | None = None
         self._batch_size = self.config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS
+        self._refeed_batch_size = (self.config.get("refeed_batch_size")
+                                   or DEFAULT_REFEED_BATCH_SIZE)
+        self._reject_max_attempts = (self.config.get("reject_max_attempts")
+                                     or DEFAULT_REJECT_MAX_ATTEMPTS)
         # Stream maps and flattening live in the SDK's record path: keep it for them.
         self._lean = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
         self._refed_regions: set[str] = set()
@@ -202,7 +230,26 @@ class TargetBreezewayPostgres(Target):
         return BackgroundWriter(self.loader)
 
     def _secrets(self) -> tuple[str, ...]:
-        return tuple(str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url"))
+        """Configured secret values, masked wherever they appear in an error text; the
+        password inside `sqlalchemy_url` too (a driver error may quote it alone)."""
+        secrets = [str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url")]
+        with contextlib.suppress(sa.exc.ArgumentError, ValueError):
+            secrets.append(make_url(secrets[1]).password or "")
+        return tuple(secrets)
+
+    def _error_text(self, error: BaseException) -> str:
+        """The text of a failed run, as stored, logged and re-raised: the error described
+        (see redact.describe_error), the input line it happened at named by its number,
+        stream and key, any value of that line withheld, secrets scrubbed, length bounded."""
+        text = redact.describe_error(error)
+        reader = self.message_reader
+        if isinstance(reader, LineKeepingReader):
+            # A signal or a line error already said where it came from.
+            if reader.line is not None and not isinstance(
+                    error, InvalidInputLine | TerminatedError | KeyboardInterrupt):
+                text += f" (at {reader.describe()})"
+            text = reader.withhold_values(text)
+        return redact.safe_text(text, self._secrets())
 
     # --- sinks ---------------------------------------------------------------------------
 
@@ -218,8 +265,18 @@ class TargetBreezewayPostgres(Target):
                             stream_name)
         return SkippedStreamSink
 
-    def count_skipped(self, stream_name: str) -> None:
+    def count_skipped(self, stream_name: str, record: t.Any) -> None:
+        """A record of a stream without a table: counted for the log and, per region, for
+        `sync_runs.records_skipped` (written when the run ends). Its region is the
+        configured one, else the record's; a record with neither is only logged."""
         self.skipped[stream_name] += 1
+        region_code = self.region_code
+        if region_code is None and isinstance(record, dict):
+            claimed = record.get("region_code")
+            if isinstance(claimed, str) and REGION_CODE.match(claimed):
+                region_code = claimed
+        if region_code is not None:
+            self.tallies.skipped[(region_code, stream_name)] += 1
 
     # --- records, versions, flushes ------------------------------------------------------
 
@@ -237,7 +294,7 @@ class TargetBreezewayPostgres(Target):
             self.add_record(stream, message_dict["record"], message_dict.get("version"),
                             self.message_reader.line)
         else:
-            self.count_skipped(stream)
+            self.count_skipped(stream, message_dict["record"])
         self._handle_max_record_age()
 
     def add_record(self, stream: str, record: dict, version: int | None = None,
@@ -281,18 +338,21 @@ class TargetBreezewayPostgres(Target):
                 f"invalid_record: {error}", record))
 
     def _refeed(self, region_code: str) -> None:
-        """Open rejects of a region go into the unit before its first new record."""
+        """Open rejects of a region go into the load before its first new record, a page
+        at a time, flushing full units in between: memory stays flat however many are open.
+        The writer is waited for before each query (it owns the connection meanwhile)."""
         self._refed_regions.add(region_code)
-        self.writer.wait()  # the connection is the writer's while a unit is in flight
-        connection = self.loader.connection
-        with connection.cursor() as cursor:
-            open_rejects = rejects.open_rejects(cursor, region_code)
-        connection.commit()
-        for stream, record in open_rejects:
-            self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
-        if open_rejects:
-            self.logger.info("region %s: %d open rejects fed again", region_code,
-                             len(open_rejects))
+        fed = 0
+        for stream, records in rejects.refeed_pages(
+                self.loader.connection, self.run_id, region_code, self._refeed_batch_size,
+                self._reject_max_attempts, before_query=self.writer.wait):
+            for record in records:
+                self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
+            fed += len(records)
+            if self.unit.size >= self._batch_size:
+                self.flush(keep_open_family=True)
+        if fed:
+            self.logger.info("region %s: %d open rejects fed again", region_code, fed)
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         """Handled here, not per sink: the SDK's sink hook warns about _sdc columns we
@@ -365,16 +425,24 @@ class TargetBreezewayPostgres(Target):
 
         A tap failure is recorded, but the target exits 0: everything it received is
         committed, and Meltano reports the extractor's own failure and exit code.
+
+        An error is recorded and re-raised with its safe text (`_error_text`), outside the
+        `except` block: an error while recording it must not chain the original, whose text
+        may quote input, into the log.
         """
+        failure: BaseException | None = None
         try:
             self._start_region_run()
             super().listen(file_input)
             early_end = self._early_end()
             self._reconcile(early_end)
-        except BaseException as error:
-            self._finish("failed", runs.scrub(f"{type(error).__name__}: {error}",
-                                              self._secrets()))
-            raise
+        except BaseException as error:  # noqa: BLE001 -- recorded and re-raised below
+            failure = error
+        if failure is not None:
+            text = self._error_text(failure)
+            safe = redact.with_message(failure, text)
+            self._finish("failed", text)
+            raise safe from None
         # Only with region_code set is this input one tap run of one region (a file piped
         # in by hand need not carry STATE): then an early end fails the run.
         incomplete = early_end if self.region_code is not None else None
@@ -447,17 +515,18 @@ class TargetBreezewayPostgres(Target):
         if error_text:
             region = f" of region {self.region_code}" if self.region_code else ""
             self.logger.error("run %s%s failed: %s", self.run_id, region, error_text)
-        if "loader" not in self.__dict__:
-            return  # never connected: nothing to record
+        if "loader" not in self.__dict__ and not self.tallies.skipped:
+            return  # never connected and nothing to record
         writer_error = self.writer.join() if "writer" in self.__dict__ else None
         if writer_error is not None:
-            self.logger.error("writing a load unit failed: %s", runs.scrub(
-                f"{type(writer_error).__name__}: {writer_error}", self._secrets()))
+            self.logger.error("writing a load unit failed: %s", redact.safe_text(
+                redact.describe_error(writer_error), self._secrets()))
         connection = self.loader.connection
         connection.rollback()
         with connection.cursor() as cursor:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
+            runs.write_skipped(cursor, self.run_id, self.tallies.skipped)
             runs.finish(cursor, self.run_id, status, error_text)
         connection.commit()
         self._log_totals(status)

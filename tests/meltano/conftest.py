@@ -9,7 +9,9 @@ MELTANO_DATABASE_URI, so state never leaks between tests or sessions.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,13 +25,22 @@ from meltano_helpers import INSTALL_TIMEOUT_S, MeltanoEnv, assert_ok
 
 
 @pytest.fixture(scope="session")
-def meltano(tmp_path_factory: pytest.TempPathFactory) -> MeltanoEnv:
-    """`meltano install` of every plugin in meltano.yml, once per session."""
-    sys_dir = tmp_path_factory.mktemp("meltano-sys")
-    project = MeltanoEnv(sys_dir)
-    result = project.run(["install"], sys_dir / "install.db", timeout=INSTALL_TIMEOUT_S)
-    assert_ok(result)
-    return project
+def meltano() -> Iterator[MeltanoEnv]:
+    """`meltano install` of every plugin in meltano.yml, once per session.
+
+    In a folder of its own under /tmp, open to other accounts (0755), not under pytest's
+    0700 tmp folder: the target's embedded PostgreSQL runs its binaries from the plugin venv
+    as an unprivileged account when the tests run as root, and it changes no folder's mode.
+    """
+    sys_dir = Path(tempfile.mkdtemp(prefix="bw-meltano-sys-"))
+    sys_dir.chmod(0o755)
+    try:
+        project = MeltanoEnv(sys_dir)
+        result = project.run(["install"], sys_dir / "install.db", timeout=INSTALL_TIMEOUT_S)
+        assert_ok(result)
+        yield project
+    finally:
+        shutil.rmtree(sys_dir, ignore_errors=True)
 
 
 @pytest.fixture

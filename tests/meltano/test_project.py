@@ -167,15 +167,28 @@ def test_decimal_setting_from_env_var_breaks_meltano(meltano: MeltanoEnv, system
     assert "Object of type Decimal is not JSON serializable" in result.stderr
 
 
-def test_unset_database_url_leaves_the_target_on_its_embedded_default(meltano: MeltanoEnv,
-                                                                      system_db: Path):
-    unset = _config(meltano, system_db, "austin", "target-breezeway-postgres", {})
-    empty = _config(meltano, system_db, "austin", "target-breezeway-postgres",
-                    {"BREEZEWAY_DATABASE_URL": ""})
-    # No URL and no host is the target's rule for "use the embedded PostgreSQL"
-    # (a real run on it: test_runs.py::test_demo_pipeline_on_the_embedded_default).
-    for config in (unset, empty):
-        assert not config.get("sqlalchemy_url") and not config.get("host")
+def test_only_the_demo_environment_asks_for_the_embedded_database(meltano: MeltanoEnv,
+                                                                  system_db: Path):
+    loaders = {e["name"]: e["config"]["plugins"]["loaders"][0]["config"]
+               for e in project()["environments"]}
+    assert {name for name, config in loaders.items() if config.get("embedded")} == {"demo"}
+    assert plugin("target-breezeway-postgres").get("config", {}).get("embedded") is None
+    demo = _config(meltano, system_db, "demo", "target-breezeway-postgres", {})
+    austin = _config(meltano, system_db, "austin", "target-breezeway-postgres",
+                     {"BREEZEWAY_DATABASE_URL": ""})
+    assert (demo["embedded"], austin["embedded"]) == (True, False)
+    assert not austin.get("sqlalchemy_url") and not austin.get("host")
+
+
+def test_a_region_run_without_database_url_fails_at_start_naming_it(meltano: MeltanoEnv,
+                                                                    system_db: Path):
+    """A forgotten BREEZEWAY_DATABASE_URL stops the region's run before it reads anything,
+    instead of loading production data into an embedded server under .meltano/."""
+    result = meltano.run(["--environment", "austin", "invoke", "target-breezeway-postgres"],
+                         system_db, {"BREEZEWAY_DATABASE_URL": ""})
+    assert result.returncode != 0
+    assert "no database configured: set BREEZEWAY_DATABASE_URL" in result.stderr
+    assert "using the embedded PostgreSQL" not in result.stderr
 
 
 def test_region_schedule_runs_its_job_in_the_region_environment(meltano: MeltanoEnv,

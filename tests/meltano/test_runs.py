@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -212,9 +211,8 @@ def test_tap_into_target_jsonl_and_meltanolabs_target_postgres(
 
 @pytest.fixture
 def embedded_dir() -> Iterator[Path]:
-    """A data directory the embedded server's unprivileged user can reach; server stopped."""
+    """A fresh data directory in /tmp (the server makes it private); server stopped."""
     parent = Path(tempfile.mkdtemp(prefix="bw-embedded-"))
-    os.chmod(parent, 0o755)
     yield parent
     try:
         embedded.stop_embedded(parent)
@@ -224,14 +222,15 @@ def embedded_dir() -> Iterator[Path]:
 
 def test_demo_pipeline_on_the_embedded_default(meltano: MeltanoEnv, system_db: Path,
                                               sim: Simulator, embedded_dir: Path):
-    """The demo environment with BREEZEWAY_DATABASE_URL unset: the target's own server."""
+    """The demo environment (embedded: true) with BREEZEWAY_DATABASE_URL unset: the
+    target's own server, private (embedded.py; tests/target/test_embedded.py)."""
     client_id, client_secret = sim.credentials("nashville")
     env = {"BREEZEWAY_SIM_URL": sim.base_url, "TAP_BREEZEWAY_REGION_CODE": "nashville",
            "TAP_BREEZEWAY_CLIENT_ID": client_id, "TAP_BREEZEWAY_CLIENT_SECRET": client_secret,
            "TARGET_BREEZEWAY_POSTGRES_EMBEDDED_DATA_DIR": str(embedded_dir)}
     result = meltano.run(["run", "--state-id-suffix", "nashville", *PIPELINE], system_db, env)
     assert_ok(result)
-    assert "no database configured; using the embedded PostgreSQL" in result.stderr
+    assert "embedded: true and no database URL: using the embedded PostgreSQL" in result.stderr
     pid_file = embedded_dir / "pgdata" / "postmaster.pid"
     assert pid_file.exists()  # still running after the target exited, by design
     socket_dir = pid_file.read_text().splitlines()[4]

@@ -141,6 +141,7 @@ class Receiver:
     behaviour: Callable[[int], tuple[int, float]]  # attempt number -> (status, delay seconds)
     bodies: list[dict] = field(default_factory=list)
     url: str = ""
+    gets: int = 0  # GET requests: what a followed redirect of the POST turns into
 
 
 @pytest.fixture
@@ -158,10 +159,18 @@ def receiver_factory() -> Iterator[Callable[[Callable[[int], tuple[int, float]]]
                 time.sleep(delay)
                 try:
                     self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location", "/landing")
                     self.end_headers()
                     self.wfile.write(b"ok")
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test): nothing left to answer
+
+            def do_GET(self) -> None:
+                receiver.gets += 1
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"landing page")
 
             def log_message(self, *args: object) -> None:
                 """Keep the test output quiet."""

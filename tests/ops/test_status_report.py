@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import time
@@ -47,11 +48,12 @@ def test_text_report_shows_exact_status_per_region_and_stream(status_db, ops, ca
 
     streams = {(row[0], row[1]): row[2:] for row in _section_rows(out, "Streams")}
     assert streams[("nashville", "tasks")] == [
-        "succeeded", "2026-11-25 04:10 UTC", "1.8h", "7m00s", "50", "48", "2", "2"]
+        "succeeded", "2026-11-25 04:10 UTC", "1.8h", "7m00s", "50", "48", "2", "0", "2"]
     # The failed stream keeps the numbers of its last success and shows the failure.
     assert streams[("austin", "tasks")] == [
-        "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20", "0", "0"]
-    assert streams[("mammoth", "properties")] == ["running", "-", "-", "-", "-", "-", "-", "0"]
+        "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20", "0", "0", "0"]
+    assert streams[("mammoth", "properties")] == [
+        "running", "-", "-", "-", "-", "-", "-", "-", "0"]
     assert len(streams) == 6
 
     errors = out.split("Errors since the last success\n")[1].split("\n\n")[0].splitlines()
@@ -60,9 +62,9 @@ def test_text_report_shows_exact_status_per_region_and_stream(status_db, ops, ca
         "@api.example/x client_secret=*** header Authorization: JWT ***"
     ]
     assert _section_rows(out, "Open rejects by reason") == [
-        ["nashville", "tasks", "2", "unknown property (home_id 77)"],
-        ["austin", "properties", "1", "latitude out of range"],
-        ["nashville", "properties", "1", "latitude out of range"],
+        ["nashville", "tasks", "2", "0", "unknown property (home_id 77)"],
+        ["austin", "properties", "1", "0", "latitude out of range"],
+        ["nashville", "properties", "1", "0", "latitude out of range"],
     ]
     for secret in ops.SECRETS:
         assert secret not in out
@@ -103,6 +105,7 @@ def test_json_report_has_exact_values_and_no_secret(status_db, ops, capsys):
         "records_read": 50,
         "records_loaded": 48,
         "records_rejected": 2,
+        "records_skipped": 0,
         "last_error": None,
         "last_error_at": None,
         "open_rejects": 2,
@@ -201,8 +204,9 @@ def test_html_page_is_self_contained_with_charts_of_the_regions(status_db, ops, 
     assert ["nashville", "yes", "succeeded", "2026-11-25 04:00 UTC", "2026-11-25 04:10 UTC",
             "1.8h", "10m00s", "3"] in tables["regions"]
     assert ["austin", "tasks", "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20",
-            "0", "0"] in tables["streams"]
-    assert tables["rejects"][0] == ["nashville", "tasks", "2", "unknown property (home_id 77)"]
+            "0", "0", "0"] in tables["streams"]
+    assert tables["rejects"][0] == ["nashville", "tasks", "2", "0",
+                                    "unknown property (home_id 77)"]
     stats_rows = {row[0]: row for row in tables["region-stats"]}
     assert stats_rows["nashville"] == ["nashville", "Nashville", "2", "0", "0", "0", "3"]
     assert stats_rows["austin"] == ["austin", "Austin", "1", "0", "0", "0", "1"]
@@ -237,3 +241,19 @@ def test_html_for_90_days_of_8_regions_is_fast_and_bounded(migrated_db, ops, cap
     assert len(parser.images) == 4
     assert len(parser.tables["regions"]) == 1 + 8
     assert len(parser.tables["streams"]) == 1 + 8 * 10
+
+
+def test_html_draws_a_reason_with_dollar_signs_as_plain_text(status_db, ops, capsys, tmp_path):
+    """matplotlib reads text between two `$` as TeX math: `$5^$` would raise while drawing."""
+    reason = "cost $5^$ exceeds $x_{1}$ budget"
+    ops.execute(status_db, "UPDATE load_rejects SET reason = :reason WHERE stream = 'tasks'",
+                {"reason": reason})
+    page_path = tmp_path / "status.html"
+
+    code, _, err = _run(capsys, *ops.cli_args(status_db, "--html", str(page_path)))
+
+    assert code == EXIT_OK, err
+    parser = _PageParser()
+    parser.feed(page_path.read_text(encoding="utf-8"))
+    rejects = _svg(parser.images[2])
+    assert html.escape(reason, quote=False) in rejects

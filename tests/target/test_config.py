@@ -1,8 +1,10 @@
-"""Settings: connection URL building (incl. the embedded fallback) and secret scrubbing."""
+"""Settings: connection URL building (incl. the embedded server, only when asked for) and
+secret scrubbing."""
 
 from __future__ import annotations
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 from target_breezeway_postgres import embedded
 from target_breezeway_postgres.runs import scrub
 from target_breezeway_postgres.target import TargetBreezewayPostgres, connection_url
@@ -19,16 +21,20 @@ def test_sqlalchemy_url_wins_and_gets_the_psycopg2_driver():
     assert url == "postgresql+psycopg2://u@h/d"
 
 
-def test_no_database_configured_uses_the_embedded_server(monkeypatch):
+def test_the_embedded_server_is_used_only_when_asked_for(monkeypatch):
     calls = []
 
     def fake_embedded_url(config):
         calls.append(config)
-        return "postgresql://postgres@127.0.0.1:6000/postgres"
+        return "postgresql://postgres@/postgres?host=/srv/run&port=5432"
 
     monkeypatch.setattr(embedded, "embedded_url", fake_embedded_url)
-    assert connection_url({"schema": "x"}) == "postgresql+psycopg2://postgres@127.0.0.1:6000/postgres"
-    assert calls == [{"schema": "x"}]
+    with pytest.raises(ConfigValidationError, match="BREEZEWAY_DATABASE_URL"):
+        connection_url({"schema": "x"})
+    assert calls == []
+    assert connection_url({"schema": "x", "embedded": True}) == (
+        "postgresql+psycopg2://postgres@/postgres?host=%2Fsrv%2Frun&port=5432")
+    assert calls == [{"schema": "x", "embedded": True}]
 
 
 def test_settings_are_documented_and_secrets_marked():
