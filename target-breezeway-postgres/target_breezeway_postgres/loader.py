@@ -18,16 +18,19 @@ while Python reads and converts unit N+1.
 from __future__ import annotations
 
 import io
-import json
 import logging
+import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from target_breezeway_postgres import rejects, runs
-from target_breezeway_postgres.conversions import NULL_TEXT
+import psycopg2
+
+from target_breezeway_postgres import redact, rejects, runs
+from target_breezeway_postgres.conversions import NULL_TEXT, json_text
+from target_breezeway_postgres.database import Database
 from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS, TableMapping
 from target_breezeway_postgres.units import LoadUnit, Reject, StagedRow, natural_key
 
@@ -62,10 +65,11 @@ def _stage_columns(mapping: TableMapping) -> list[tuple[str, str]]:
     return columns
 
 
-def _stage_lines(mapping: TableMapping, rows: list[StagedRow]) -> Iterator[str]:
-    """COPY lines: `_row` (index in `rows`), `_ok`, then the row's precomputed text."""
+def _stage_lines(mapping: TableMapping, rows: Iterable[tuple[int, StagedRow]]
+                 ) -> Iterator[str]:
+    """COPY lines: `_row` (index in the unit's rows), `_ok`, then the row's precomputed text."""
     failed = "\t".join([NULL_TEXT] * len(mapping.staged_columns))
-    for index, row in enumerate(rows):
+    for index, row in rows:
         if row.data is None:
             yield f"{index}\tf\t{row.head}\t{failed}\n"
         else:
@@ -95,47 +99,33 @@ class _CopySource(io.TextIOBase):
 
 
 class Loader:
-    """Owns the database connection of the target; one `flush` = one transaction."""
+    """Writes load units through the target's database session; one `flush` = one
+    transaction, run again on a new connection when the connection is lost."""
 
-    def __init__(self, connection: Any, schema: str, run_id: str) -> None:
-        self.connection = connection
-        self.schema = schema
+    def __init__(self, database: Database, run_id: str) -> None:
+        self.database = database
         self.run_id = run_id
-        self._create_stage_tables()
-
-    def _create_stage_tables(self) -> None:
-        """One stage table per stream for the whole session, emptied at every commit:
-        cheaper than creating and dropping ten tables in every load unit."""
-        with self.connection.cursor() as cursor:
-            for mapping in LOAD_ORDER:
-                ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in _stage_columns(mapping))
-                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(mapping)} "
-                               f"({ddl}) ON COMMIT DELETE ROWS")
-        self.connection.commit()
 
     def flush(self, unit: LoadUnit, tallies: runs.RunTallies, read: Counter[Any]
               ) -> FlushResult:
         """Write the unit and its bookkeeping atomically; roll everything back on error.
-        `read` is the run's count of records read when the unit was closed."""
-        result = FlushResult()
-        try:
-            with self.connection.cursor() as cursor:
-                self._write(cursor, unit, result, tallies, read)
-            self.connection.commit()
-        except BaseException:
-            self.connection.rollback()
-            raise
+        `read` is the run's count of records read when the unit was closed. The counts go
+        into the run's tallies only once the unit is committed."""
+        superseded = _prepare(unit)
+        result = self.database.transaction(
+            lambda cursor: self._write(cursor, unit, superseded, tallies, read),
+            what="writing a load unit")
+        tallies.add_flush(result)
         return result
 
-    def _write(self, cursor: Any, unit: LoadUnit, result: FlushResult,
-               tallies: runs.RunTallies, read: Counter[Any]) -> None:
+    def _write(self, cursor: Any, unit: LoadUnit, superseded: list[tuple[str, str]],
+               tallies: runs.RunTallies, read: Counter[Any]) -> FlushResult:
+        result = FlushResult()
         _register_regions(cursor, unit)
         unit_rejects: list[Reject] = list(unit.rejects)
-        superseded = _drop_superseded_refeeds(unit)
         for mapping in LOAD_ORDER:
             rows = list(unit.rows.get(mapping.stream, {}).values())
-            _reject_in_unit_duplicates(mapping, rows)
-            _stage(cursor, mapping, rows)
+            _stage_isolating(cursor, mapping, rows)
             unit_rejects += self._load_stream(cursor, mapping, rows, result)
         _set_region_companies(cursor)
         _resolve_task_reservations(cursor)
@@ -145,8 +135,8 @@ class Loader:
             result.rejected[(reject.region_code, reject.stream)] += 1
         rejects.resolve_keys(cursor, superseded)
         rejects.record(cursor, unit_rejects, self.run_id)
-        tallies.add_flush(result)
-        runs.write_tallies(cursor, self.run_id, tallies, read)
+        runs.write_tallies(cursor, self.run_id, tallies, read, pending=result)
+        return result
 
     def _load_stream(self, cursor: Any, mapping: TableMapping, rows: list[StagedRow],
                      result: FlushResult) -> list[Reject]:
@@ -171,13 +161,129 @@ class Loader:
         if mapping.id_column:
             cursor.execute(_revived_sql(mapping))
             result.revived.update({(region, mapping.stream): n for region, n in cursor.fetchall()})
-        cursor.execute(_upsert_sql(mapping))
+        marked.update(_upsert_isolating(cursor, mapping, rows))
         for index, row in enumerate(rows):
             if row.data is not None and index not in marked:
                 result.loaded[(row.region_code, mapping.stream)] += 1
         cursor.execute(rejects.resolve_loaded_sql(mapping, stage_table(mapping)),
                        (mapping.stream,))
         return found + list(marked.values())
+
+
+def create_stage_tables(connection: Any) -> None:
+    """One stage table per stream for the whole session, emptied at every commit: cheaper
+    than creating and dropping ten tables in every load unit. Runs on every new connection
+    (temporary tables belong to a session)."""
+    with connection.cursor() as cursor:
+        for mapping in LOAD_ORDER:
+            ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in _stage_columns(mapping))
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(mapping)} "
+                           f"({ddl}) ON COMMIT DELETE ROWS")
+
+
+def _prepare(unit: LoadUnit) -> list[tuple[str, str]]:
+    """What is decided once per unit, before its transaction (which may be run again):
+    second flagged children in the unit fail, superseded re-fed children leave it."""
+    superseded = _drop_superseded_refeeds(unit)
+    for mapping in LOAD_ORDER:
+        _reject_in_unit_duplicates(mapping, list(unit.rows.get(mapping.stream, {}).values()))
+    return superseded
+
+
+# --- what PostgreSQL refuses ---------------------------------------------------------------
+# Our converters check what they can, but PostgreSQL has the last word (an offset it cannot
+# read, a CHECK, a value too long, a rule nobody wrote down yet). A data error (SQLSTATE
+# classes 22 and 23) in a unit's COPY or upsert is traced to the records that cause it, by
+# bisection under savepoints; those are quarantined with PostgreSQL's own message (values
+# withheld), the rest of the unit commits. An error every record of a statement causes is
+# not the data's fault and fails the unit as before.
+
+DATA_ERRORS = (psycopg2.DataError, psycopg2.IntegrityError)
+
+
+def refusal_reason(error: BaseException) -> str:
+    """PostgreSQL's own reason, naming the column, never the value (see redact)."""
+    diag = getattr(error, "diag", None)
+    column = getattr(diag, "column_name", None)
+    if column is None:
+        match = re.search(r"\bcolumn (\w+)", getattr(diag, "context", None) or "")
+        column = match[1] if match else None
+    constraint = getattr(diag, "constraint_name", None)
+    where = f" in column {column}" if column else (
+        f" by constraint {constraint}" if constraint else "")
+    return f"bad_value: PostgreSQL refused the record{where}: {redact.describe_error(error)}"
+
+
+def _bisect(indexes: list[int], probe: Callable[[list[int]], BaseException | None]
+            ) -> dict[int, str]:
+    """The indexes whose probe fails alone, with the reason; a part that passes is not
+    split further."""
+    refused: dict[int, str] = {}
+    parts = [indexes]
+    while parts:
+        part = parts.pop()
+        error = probe(part)
+        if error is None:
+            continue
+        if len(part) == 1:
+            refused[part[0]] = refusal_reason(error)
+            continue
+        middle = len(part) // 2
+        parts += [part[middle:], part[:middle]]
+    return refused
+
+
+def _probe(cursor: Any, run: Callable[[], None], keep: bool) -> BaseException | None:
+    """Run a statement under a savepoint: its data error, or None. A failed probe is always
+    rolled back; a passing one is kept (`keep`) or rolled back."""
+    cursor.execute("SAVEPOINT probe")
+    try:
+        run()
+    except DATA_ERRORS as error:
+        cursor.execute("ROLLBACK TO SAVEPOINT probe")
+        return error
+    cursor.execute("RELEASE SAVEPOINT probe" if keep else "ROLLBACK TO SAVEPOINT probe")
+    return None
+
+
+def _stage_isolating(cursor: Any, mapping: TableMapping, rows: list[StagedRow]) -> None:
+    """COPY the rows; rows whose text PostgreSQL refuses fail (kept, data-less, as present
+    for child-set replacement) and the rest are staged."""
+    if not rows:
+        return
+    error = _probe(cursor, lambda: _stage(cursor, mapping, rows), keep=True)
+    if error is None:
+        return
+    refused = _bisect(list(range(len(rows))), lambda part: _probe(
+        cursor, lambda: _copy(cursor, mapping, [(i, rows[i]) for i in part]), keep=False))
+    if not refused:
+        raise error
+    for index, reason in refused.items():
+        rows[index].fail(reason)
+    LOGGER.warning("%s: PostgreSQL refused %d staged record(s); quarantined", mapping.stream,
+                   len(refused))
+    _stage(cursor, mapping, rows)
+
+
+def _upsert_isolating(cursor: Any, mapping: TableMapping, rows: list[StagedRow]
+                      ) -> dict[int, Reject]:
+    """The upsert; when PostgreSQL refuses it, the rows that make it fail are marked and
+    rejected, the others written."""
+    error = _probe(cursor, lambda: cursor.execute(_upsert_sql(mapping)), keep=True)
+    if error is None:
+        return {}
+    cursor.execute(f"SELECT _row FROM {stage_table(mapping)} WHERE _ok ORDER BY _row")
+    candidates = [row for (row,) in cursor.fetchall()]
+    subset_sql = _upsert_sql(mapping, subset=True)
+    refused = _bisect(candidates, lambda part: _probe(
+        cursor, lambda: cursor.execute(subset_sql, {"rows": part}), keep=True))
+    if not refused or len(refused) == len(candidates) > 1:
+        raise error  # not the data of some records: the statement itself
+    cursor.execute(f"UPDATE {stage_table(mapping)} SET _ok = false WHERE _row = ANY(%s)",
+                   (sorted(refused),))
+    LOGGER.warning("%s: PostgreSQL refused %d record(s) in the upsert; quarantined",
+                   mapping.stream, len(refused))
+    return {index: _reject(mapping, rows[index], reason) for index, reason in refused.items()}
 
 
 # --- staging -------------------------------------------------------------------------------
@@ -187,13 +293,17 @@ def _stage(cursor: Any, mapping: TableMapping, rows: list[StagedRow]) -> None:
     conversion failed: child-set replacement must know such a row is still present."""
     if not rows:
         return
-    names = ", ".join(name for name, _ in _stage_columns(mapping))
-    cursor.copy_expert(f"COPY {stage_table(mapping)} ({names}) FROM STDIN",
-                       _CopySource(_stage_lines(mapping, rows)), size=COPY_CHUNK)
+    _copy(cursor, mapping, enumerate(rows))
     # Statistics of the join columns only: the planner needs them (without, the tasks
     # upsert picks a plan twice as slow), and sampling every text column costs more than
     # the upsert gains.
     cursor.execute(f"ANALYZE {stage_table(mapping)} ({', '.join(_join_columns(mapping))})")
+
+
+def _copy(cursor: Any, mapping: TableMapping, rows: Iterable[tuple[int, StagedRow]]) -> None:
+    names = ", ".join(name for name, _ in _stage_columns(mapping))
+    cursor.copy_expert(f"COPY {stage_table(mapping)} ({names}) FROM STDIN",
+                       _CopySource(_stage_lines(mapping, rows)), size=COPY_CHUNK)
 
 
 def _join_columns(mapping: TableMapping) -> list[str]:
@@ -313,7 +423,7 @@ def _clear_flag(cursor: Any, mapping: TableMapping) -> None:
     )
 
 
-def _upsert_sql(mapping: TableMapping) -> str:
+def _upsert_sql(mapping: TableMapping, subset: bool = False) -> str:
     """INSERT … ON CONFLICT DO UPDATE: every staged row gets `synced_at` (last seen
     upstream), `updated_at` moves only when a column really changed, and a soft-deleted
     parent that comes back is restored. One statement per table."""
@@ -345,9 +455,10 @@ def _upsert_sql(mapping: TableMapping) -> str:
         changed += " OR t.deleted_at IS NOT NULL"
     updates += [f"updated_at = CASE WHEN {changed} THEN now() ELSE t.updated_at END",
                 "synced_at = now()"]
+    only = " AND s._row = ANY(%(rows)s)" if subset else ""  # isolating refused rows
     return (
         f"INSERT INTO {mapping.table} AS t ({', '.join(data)}) "
-        f"SELECT {', '.join(select)} FROM {stage} s{joins} WHERE s._ok "
+        f"SELECT {', '.join(select)} FROM {stage} s{joins} WHERE s._ok{only} "
         f"ON CONFLICT ({key_columns}) DO UPDATE SET {', '.join(updates)}"
     )
 
@@ -427,7 +538,7 @@ def _drop_superseded_refeeds(unit: LoadUnit) -> list[tuple[str, str]]:
         for key in stale:
             row = rows.pop(key)
             nk = natural_key(mapping, row.region_code, row.key)
-            superseded.append((mapping.stream, json.dumps(nk, sort_keys=True)))
+            superseded.append((mapping.stream, json_text(nk, sort_keys=True)))
     return superseded
 
 

@@ -140,7 +140,7 @@ def _checkin_before_checkout(record: dict[str, Any]) -> str | None:
         return None
     checkin, checkout = cv.DATE.convert(checkin), cv.DATE.convert(checkout)
     if checkin > checkout:
-        return f"checkin_date {checkin} is after checkout_date {checkout}"
+        return "checkin_date is after checkout_date"
     return None
 
 

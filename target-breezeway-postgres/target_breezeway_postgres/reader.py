@@ -10,6 +10,7 @@ stream, natural key and size — and never by its content.
 
 from __future__ import annotations
 
+import logging
 import re
 import typing as t
 
@@ -20,6 +21,9 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override  # typing.override from Python 3.12
 
 from target_breezeway_postgres.mapping import MAPPINGS
+from target_breezeway_postgres.units import decode_message
+
+LOGGER = logging.getLogger("target_breezeway_postgres.reader")
 
 # What a line that does not parse may still tell safely: its type and stream, when they
 # are plain identifiers (never a value of the record).
@@ -51,10 +55,21 @@ class LineKeepingReader(MsgSpecReader):
         try:
             message = sdk_decoder.decode(line)
         except msgspec.DecodeError as error:
-            raise InvalidInputLine(f"{self.describe()}: not valid JSON ({error})") from None
+            message = self._lenient(line, error)
         if not isinstance(message, dict):
             raise InvalidInputLine(f"{self.describe()}: not a JSON object")
         self.message = message
+        return message
+
+    def _lenient(self, line: str, error: msgspec.DecodeError) -> t.Any:
+        """A line msgspec refuses that is still JSON the standard library reads (escapes of
+        lone UTF-16 surrogates, which some producers write): decoded, with a warning."""
+        try:
+            message = decode_message(line)
+        except ValueError:
+            raise InvalidInputLine(f"{self.describe()}: not valid JSON ({error})") from None
+        LOGGER.warning("%s: JSON with lone UTF-16 surrogate escapes, read leniently (such "
+                       "characters are stored as U+FFFD)", self.describe())
         return message
 
     @override

@@ -17,13 +17,12 @@ open for a person to see (sql/005_reject_lifecycle.sql).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from psycopg2.extras import execute_values
 
-from target_breezeway_postgres.conversions import strip_nul
+from target_breezeway_postgres.conversions import json_text
 from target_breezeway_postgres.mapping import LOAD_ORDER, TableMapping
 from target_breezeway_postgres.units import Reject
 
@@ -37,7 +36,7 @@ def record(cursor: Any, rejects: list[Reject], run_id: str) -> None:
         return
     values = [
         (r.region_code, r.stream, r.natural_key_json, r.reason,
-         json.dumps(strip_nul(r.record), default=str), run_id)
+         json_text(r.record), run_id)
         for r in by_key.values()
     ]
     execute_values(
@@ -78,28 +77,22 @@ def resolve_keys(cursor: Any, keys: list[tuple[str, str]]) -> None:
         )
 
 
-def refeed_pages(connection: Any, run_id: str, region_code: str, page_size: int,
-                 max_attempts: int, before_query: Callable[[], None]
+def refeed_pages(transact: Callable[[Callable[[Any], Any]], Any], run_id: str,
+                 region_code: str, page_size: int, max_attempts: int
                  ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """The live open rejects of a region as (stream, records) pages of at most `page_size`,
     parents first, oldest first. Rejects tried `max_attempts` times are marked dead first.
 
-    Each page is claimed (attempt counted) and committed before it is yielded; the caller
-    may write load units between pages, so `before_query` (waiting for the writer that
-    shares the connection) runs before every statement here.
+    Each page is claimed (attempt counted) and committed before it is yielded, by
+    `transact(work)`, which runs `work(cursor)` in a transaction of the target's session
+    (waiting for the writer that shares it): the caller may write load units between pages.
     """
-    before_query()
-    with connection.cursor() as cursor:
-        mark_dead(cursor, region_code, max_attempts)
-    connection.commit()
+    transact(lambda cursor: mark_dead(cursor, region_code, max_attempts))
     for mapping in LOAD_ORDER:
         after_id = 0
         while True:
-            before_query()
-            with connection.cursor() as cursor:
-                page = claim_page(cursor, run_id, region_code, mapping.stream, after_id,
-                                  page_size)
-            connection.commit()
+            page = transact(lambda cursor, stream=mapping.stream, after=after_id: claim_page(
+                cursor, run_id, region_code, stream, after, page_size))
             if page:
                 after_id = page[-1][0]
                 yield mapping.stream, [record for _, record in page]

@@ -46,17 +46,26 @@ class RunTallies:
                 | set(self.revived))
 
 
-def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[Any]) -> None:
-    """Upsert this run's rows with the cumulative counts (regions are registered first).
-    `read` is a snapshot of `tallies.read` taken when the unit was closed: the reading
-    thread goes on counting while a unit is written."""
+def write_tallies(cursor: Any, run_id: str, tallies: RunTallies, read: Counter[Any],
+                  pending: Any = None) -> None:
+    """Upsert this run's rows with the cumulative counts (regions are registered first):
+    the committed ones in `tallies` plus `pending`, the FlushResult of the unit being
+    written (added to `tallies` only once it is committed: its transaction may be run
+    again). `read` is a snapshot of `tallies.read` taken when the unit was closed: the
+    reading thread goes on counting while a unit is written."""
+    counts = {name: Counter(getattr(tallies, name)) for name in
+              ("loaded", "rejected", "soft_deleted", "revived")}
+    if pending is not None:
+        counts["loaded"].update(pending.loaded)
+        counts["rejected"].update({k: v for k, v in pending.rejected.items() if k[0] is not None})
+        counts["soft_deleted"].update(pending.soft_deleted)
+        counts["revived"].update(pending.revived)
     # Not tallies.pairs(): the reading thread goes on adding to tallies.read meanwhile.
-    pairs = (set(read) | set(tallies.loaded) | set(tallies.rejected)
-             | set(tallies.soft_deleted) | set(tallies.revived))
+    pairs = set(read).union(*counts.values())
     rows = [
-        (run_id, region, stream, read[(region, stream)], tallies.loaded[(region, stream)],
-         tallies.rejected[(region, stream)], tallies.soft_deleted[(region, stream)],
-         tallies.revived[(region, stream)])
+        (run_id, region, stream, read[(region, stream)],
+         *(counts[name][(region, stream)]
+           for name in ("loaded", "rejected", "soft_deleted", "revived")))
         for region, stream in sorted(pairs)
     ]
     if not rows:

@@ -26,6 +26,7 @@ import uuid
 from collections import Counter, defaultdict
 from functools import cached_property
 
+import psycopg2
 import sqlalchemy as sa
 from singer_sdk import Target
 from singer_sdk import typing as th
@@ -34,7 +35,13 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
 from target_breezeway_postgres import redact, rejects, runs
-from target_breezeway_postgres.loader import BackgroundWriter, Loader
+from target_breezeway_postgres.database import (
+    Database,
+    DatabaseUnavailableError,
+    RetryPolicy,
+    engine_for,
+)
+from target_breezeway_postgres.loader import BackgroundWriter, Loader, create_stage_tables
 from target_breezeway_postgres.mapping import MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
 from target_breezeway_postgres.reader import LineKeepingReader
@@ -169,6 +176,15 @@ class TargetBreezewayPostgres(Target):
                     title="Reconcile breaker floor",
                     description="Up to this many deletion candidates never trip the breaker "
                     "(small regions)."),
+        th.Property("db_retry_attempts", th.IntegerType(minimum=1), default=6,
+                    title="Database retry attempts",
+                    description="Attempts of one transaction whose connection is lost "
+                    "(restart, failover, idle kill) before the run fails; each attempt on a "
+                    "new connection."),
+        th.Property("db_retry_wait_s", th.NumberType(minimum=0), default=1,
+                    title="Database retry wait (s)",
+                    description="First wait before a new attempt; doubled each time, at "
+                    "most 30 s."),
         th.Property("run_id", th.StringType, title="Run id",
                     description="Identifies this run in sync_runs/load_rejects; "
                     "default: a new UUID."),
@@ -211,19 +227,36 @@ class TargetBreezewayPostgres(Target):
 
     @cached_property
     def engine(self) -> sa.Engine:
-        return sa.create_engine(connection_url(self.config), pool_size=1, max_overflow=1)
+        return engine_for(connection_url(self.config))
+
+    @cached_property
+    def database(self) -> Database:
+        """The session (made on first use, not at construction: `--about` needs no DB);
+        the migrations are applied first."""
+        schema = self.config.get("schema") or "api_integrations"
+
+        def prepare(connection: t.Any) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
+            create_stage_tables(connection)
+
+        policy = RetryPolicy(int(self.config.get("db_retry_attempts") or 6),
+                             float(self.config.get("db_retry_wait_s", 1.0)))
+        database = Database(self.engine, prepare, policy)
+        database.retrying(lambda: apply_migrations(self.engine, schema), "applying migrations",
+                          self.engine)
+        return database
 
     @cached_property
     def loader(self) -> Loader:
-        """Connect and migrate on first use (not at construction: `--about` needs no DB)."""
-        schema = self.config.get("schema") or "api_integrations"
-        apply_migrations(self.engine, schema)
-        self._raw_connection = self.engine.raw_connection()
-        connection = self._raw_connection.driver_connection
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
-        connection.commit()
-        return Loader(connection, schema, self.run_id)
+        return Loader(self.database, self.run_id)
+
+    def transact(self, work: t.Callable[[t.Any], t.Any], what: str) -> t.Any:
+        """`work(cursor)` in one transaction of the session, once the writer (which shares
+        it) is done with the unit in flight."""
+        if "writer" in self.__dict__:
+            self.writer.wait()
+        return self.database.transaction(work, what)
 
     @cached_property
     def writer(self) -> BackgroundWriter:
@@ -344,8 +377,8 @@ class TargetBreezewayPostgres(Target):
         self._refed_regions.add(region_code)
         fed = 0
         for stream, records in rejects.refeed_pages(
-                self.loader.connection, self.run_id, region_code, self._refeed_batch_size,
-                self._reject_max_attempts, before_query=self.writer.wait):
+                lambda work: self.transact(work, "re-feeding rejects"), self.run_id,
+                region_code, self._refeed_batch_size, self._reject_max_attempts):
             for record in records:
                 self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
             fed += len(records)
@@ -430,6 +463,19 @@ class TargetBreezewayPostgres(Target):
         `except` block: an error while recording it must not chain the original, whose text
         may quote input, into the log.
         """
+        try:
+            self._listen(file_input)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Hand back the session and the engine's pool (the run is over)."""
+        if "database" in self.__dict__:
+            self.database.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+    def _listen(self, file_input: t.IO[str] | None) -> None:
         failure: BaseException | None = None
         try:
             self._start_region_run()
@@ -456,16 +502,15 @@ class TargetBreezewayPostgres(Target):
         (connects and migrates now rather than at the first record)."""
         if self.region_code is None:
             return
-        connection = self.loader.connection
-        with connection.cursor() as cursor:
-            runs.start_region_run(cursor, self.run_id, self.region_code)
-        connection.commit()
+        region = self.region_code
+        self.transact(lambda cursor: runs.start_region_run(cursor, self.run_id, region),
+                      "recording the run's start")
         self.logger.info("run %s of region %s started", self.run_id, self.region_code)
 
     def _reconcile(self, early_end: str | None) -> None:
         """Deletion candidates from this run's complete crawls (reconcile.py), in one
         transaction after the last unit; judged only when the tap's input ended complete."""
-        if "loader" not in self.__dict__:
+        if "database" not in self.__dict__:
             return  # never connected: nothing was read
         skip = None
         if early_end:
@@ -474,14 +519,8 @@ class TargetBreezewayPostgres(Target):
             skip = "not judged: the target applies stream maps or flattening to records"
         limits = BreakerLimits(float(self.config.get("reconcile_breaker_ratio", 0.05)),
                                int(self.config.get("reconcile_breaker_floor", 20)))
-        connection = self.loader.connection
-        try:
-            with connection.cursor() as cursor:
-                reconcile(cursor, self.run_id, self.crawl_log, limits, skip)
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
+        self.transact(lambda cursor: reconcile(cursor, self.run_id, self.crawl_log, limits,
+                                               skip), "reconciling deletions")
 
     def _early_end(self) -> str | None:
         """Why the input ended before the tap completed, or None when it looks complete.
@@ -515,20 +554,26 @@ class TargetBreezewayPostgres(Target):
         if error_text:
             region = f" of region {self.region_code}" if self.region_code else ""
             self.logger.error("run %s%s failed: %s", self.run_id, region, error_text)
-        if "loader" not in self.__dict__ and not self.tallies.skipped:
+        if "database" not in self.__dict__ and not self.tallies.skipped:
             return  # never connected and nothing to record
         writer_error = self.writer.join() if "writer" in self.__dict__ else None
         if writer_error is not None:
             self.logger.error("writing a load unit failed: %s", redact.safe_text(
                 redact.describe_error(writer_error), self._secrets()))
-        connection = self.loader.connection
-        connection.rollback()
-        with connection.cursor() as cursor:
+
+        def record(cursor: t.Any) -> None:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
             runs.write_skipped(cursor, self.run_id, self.tallies.skipped)
             runs.finish(cursor, self.run_id, status, error_text)
-        connection.commit()
+
+        try:  # on a new connection if the one the run failed on is gone
+            self.database.transaction(record, "recording the run's end")
+        except (DatabaseUnavailableError, psycopg2.Error) as error:
+            self.logger.error("run %s could not be recorded as %s: %s", self.run_id, status,
+                              redact.safe_text(redact.describe_error(error), self._secrets()))
+            if status == "succeeded":
+                raise
         self._log_totals(status)
 
     def _log_totals(self, status: str) -> None:

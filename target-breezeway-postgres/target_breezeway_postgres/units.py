@@ -12,6 +12,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -24,6 +25,9 @@ REGION_CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 Key = tuple[Any, ...]
 MESSAGE_DECODER = msgspec.json.Decoder()
 INT64_MIN = -cv.INT64_MAX - 1
+#: Errors a converter may raise on a value nobody foresaw (besides ConversionError): the
+#: record is quarantined with the field named, never the run failed.
+CONVERTER_FAULTS = (TypeError, ValueError, ArithmeticError, RecursionError, LookupError)
 
 
 @dataclass(slots=True)
@@ -52,11 +56,22 @@ class StagedRow:
         """The raw record (from the message line it came in, when that was kept)."""
         if isinstance(self.source, dict):
             return self.source
-        return MESSAGE_DECODER.decode(self.source)["record"]
+        return decode_message(self.source)["record"]
 
     def fail(self, reason: str) -> None:
         """Conversion-level reject found later (e.g. a second default photo in the unit)."""
         self.data, self.reason, self.flag = None, reason, False
+
+
+def decode_message(line: str) -> Any:
+    """A Singer message line, decoded as the SDK's msgspec reader does; a line only a
+    lenient parser reads (JSON escapes of lone UTF-16 surrogates, which msgspec refuses)
+    is decoded by the standard library instead, numbers with a fraction as Decimal too:
+    its values are made storable later, instead of the whole run failing on one line."""
+    try:
+        return MESSAGE_DECODER.decode(line)
+    except msgspec.DecodeError:
+        return json.loads(line, parse_float=Decimal)
 
 
 @dataclass(frozen=True)
@@ -71,7 +86,7 @@ class Reject:
 
     @property
     def natural_key_json(self) -> str:
-        return json.dumps(self.natural_key, sort_keys=True)
+        return cv.json_text(self.natural_key, sort_keys=True)
 
 
 @dataclass
@@ -90,7 +105,7 @@ def natural_key(mapping: TableMapping, region_code: Any, key: Key) -> dict[str, 
 
 def _fingerprint(record: dict[str, Any]) -> str:
     """Tells keyless rejects apart (the open-reject index is unique on the natural key)."""
-    raw = json.dumps(record, sort_keys=True, default=str).encode()
+    raw = cv.json_text(record, sort_keys=True).encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -128,15 +143,18 @@ def _key(mapping: TableMapping, record: dict[str, Any]) -> tuple[Key, str | None
     raw_key = [record.get(name) for name in mapping.key_properties]
     if all(type(value) is int and INT64_MIN <= value <= cv.INT64_MAX for value in raw_key):
         return tuple(raw_key), None
-    try:
-        key = tuple(cv.BIGINT.convert(value) for value in raw_key if value is not None)
-    except cv.ConversionError as error:
-        shown = dict(zip(mapping.key_properties, raw_key, strict=True))
-        return (), f"invalid key {shown}: {error}"
+    key = []
+    for name, value in zip(mapping.key_properties, raw_key, strict=True):
+        if value is None:
+            continue
+        try:
+            key.append(cv.BIGINT.convert(value))
+        except cv.ConversionError as error:
+            return (), f"invalid key {name}: {error}"
     if len(key) < len(raw_key):
         missing = [n for n, v in zip(mapping.key_properties, raw_key, strict=True) if v is None]
-        return key, f"missing key property {', '.join(missing)}"
-    return key, None
+        return tuple(key), f"missing key property {', '.join(missing)}"
+    return tuple(key), None
 
 
 def _copy_data(mapping: TableMapping, record: dict[str, Any]
@@ -152,6 +170,9 @@ def _copy_data(mapping: TableMapping, record: dict[str, Any]
                 append(to_copy(raw))
             except cv.ConversionError as error:
                 return None, f"{field_name or name}: {error}"
+            except CONVERTER_FAULTS as error:  # a value no converter foresaw: quarantined
+                return None, f"{field_name or name}: cannot convert {cv.shape(raw)} " \
+                    f"({type(error).__name__})"
         elif required:
             return None, f"missing required field {name}"
         else:

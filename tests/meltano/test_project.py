@@ -95,7 +95,8 @@ def test_one_environment_and_one_schedule_per_region():
     for schedule in settings["schedules"]:
         region = schedule["env"]["MELTANO_ENVIRONMENT"]
         assert schedule["job"] == f"breezeway-sync-{region}"
-        assert jobs[schedule["job"]] == [f"tap-breezeway--{region} target-breezeway-postgres"]
+        assert jobs[schedule["job"]] == [f"tap-breezeway--{region} target-breezeway-postgres "
+                                         "breezeway-ops:confirm-deletions"]
         # Its own extractor name (a run dir of its own), nothing else of its own.
         assert extractors[f"tap-breezeway--{region}"] == {
             "name": f"tap-breezeway--{region}", "inherit_from": "tap-breezeway"}
@@ -199,7 +200,8 @@ def test_region_schedule_runs_its_job_in_the_region_environment(meltano: Meltano
     assert len(schedules) == len(REGIONS)
     austin = schedules["breezeway-austin"]
     assert austin["env"] == {"MELTANO_ENVIRONMENT": "austin"}
-    assert austin["job"]["tasks"] == ["tap-breezeway--austin target-breezeway-postgres"]
+    assert austin["job"]["tasks"] == ["tap-breezeway--austin target-breezeway-postgres "
+                                      "breezeway-ops:confirm-deletions"]
     dry = meltano.run(["schedule", "run", "breezeway-austin", "--dry-run"], system_db,
                       {"BREEZEWAY_AUSTIN_CLIENT_ID": "id-of-austin"})
     assert_ok(dry)
