@@ -437,6 +437,7 @@ class NestedChildStream(SelectionOnceStream):
         region_code = self.config["region_code"]
         for record in records.child_records(
             parent,
+            stream=self.name,
             array=self.array,
             parent_key=self.parent_key,
             child_key=self.child_key,
