@@ -33,7 +33,7 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.streams import RESTStream
 
-from tap_breezeway import records
+from tap_breezeway import decoding, records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
 
 if t.TYPE_CHECKING:
@@ -43,7 +43,7 @@ if t.TYPE_CHECKING:
 
 API_PREFIX = "/public/inventory/v1"
 REQUEST_TIMEOUT_S = 60
-_decoder = msgspec.json.Decoder()
+_NOT_DECODED = object()
 
 
 class TokenRenewedError(RetriableAPIError):
@@ -55,13 +55,19 @@ def decoded_body(response: requests.Response) -> t.Any:
 
     validate_response (inside the retry loop, so a truncated body is retried), the
     paginator and parse_response all need it; decoding three times would cost more than
-    the rest of the per-page work.
+    the rest of the per-page work. A page only the lenient decoder could read is marked,
+    so that parse_response repairs its objects (decoding.py).
     """
-    cached = response.__dict__.get("_breezeway_body", _decoder)
-    if cached is _decoder:
-        cached = _decoder.decode(response.content)
+    cached = response.__dict__.get("_breezeway_body", _NOT_DECODED)
+    if cached is _NOT_DECODED:
+        cached, lenient = decoding.decode(response.content)
         response.__dict__["_breezeway_body"] = cached
+        response.__dict__["_breezeway_lenient"] = lenient
     return cached
+
+
+def _decoded_leniently(response: requests.Response) -> bool:
+    return bool(response.__dict__.get("_breezeway_lenient"))
 
 
 class TotalPagesPaginator(PageNumberPaginator):
@@ -197,6 +203,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             raise FatalAPIError(self.response_error_message(response))
         try:
             decoded_body(response)
+        except decoding.NestingTooDeepError as error:
+            raise FatalAPIError(
+                f"Breezeway sent JSON nested too deeply to decode ({len(response.content)} "
+                f"bytes) for {self._where(response)}: no object of this page can be read"
+            ) from error
         except msgspec.DecodeError as error:
             message = (
                 f"Breezeway sent an incomplete or invalid JSON body ({len(response.content)} "
@@ -252,14 +263,43 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         body = decoded_body(response)
         if isinstance(body, list):
-            return body
-        if isinstance(body, dict) and isinstance(body.get("results"), list):
-            return body["results"]
-        raise FatalAPIError(
-            f"Unexpected response shape for {self._where(response)}: expected a list or a "
-            f"paginated envelope with `results`, got {type(body).__name__} "
-            f"({_api_error_text(response)})"
-        )
+            items = body
+        elif isinstance(body, dict) and isinstance(body.get("results"), list):
+            items = body["results"]
+        else:
+            raise FatalAPIError(
+                f"Unexpected response shape for {self._where(response)}: expected a list or a "
+                f"paginated envelope with `results`, got {type(body).__name__} "
+                f"({_api_error_text(response)})"
+            )
+        return self._readable_objects(items, response)
+
+    def _readable_objects(
+        self, items: list[t.Any], response: requests.Response
+    ) -> Iterator[records.ApiObject]:
+        """The page's objects; an item that is not an object has nothing to emit (logged).
+
+        Objects of a page only the lenient decoder read are repaired first, and each
+        repaired field is named in a warning (decoding.py says what and why).
+        """
+        lenient = _decoded_leniently(response)
+        for position, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.logger.warning(
+                    "Skipping item %d of %s: %s, not an object", position,
+                    self._where(response), records.kind_of(item),
+                )
+                continue
+            if lenient:
+                self._log_repairs(item, decoding.repair(item))
+            yield item
+
+    def _log_repairs(self, obj: records.ApiObject, repairs: dict[str, set[str]]) -> None:
+        for field, reasons in repairs.items():
+            self.logger.warning(
+                "%s id=%s: field %r held %s", self.name, records.describe_id(obj.get("id")),
+                field[:40], " and ".join(sorted(reasons)),
+            )
 
     def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
         """The API objects of this stream, in API order (tasks override this)."""
@@ -277,14 +317,15 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             for child in children:
                 child.start_run(open_children)
             for obj in self.fetch_objects(context):
-                object_id = obj.get("id")
+                object_id = records.id_key(obj.get("id"))  # None: never a repeat, see id_key
                 if object_id is not None and object_id in seen:
                     self.logger.info(
                         "Skipping %s id=%s: already read in this run (a page boundary "
-                        "shifted)", self.name, object_id,
+                        "shifted)", self.name, records.describe_id(object_id),
                     )
                     continue
-                seen[object_id] = None  # an object without id goes on: the target rejects it
+                if object_id is not None:
+                    seen[object_id] = None  # an object without an id goes on: the target judges
                 yield obj
                 for child in children:
                     child.write_children_of(obj)
@@ -304,6 +345,12 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             self.breezeway_tap.flush_output()
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        if records.id_key(row.get("id")) is None:
+            self.logger.warning(
+                "%s: an object whose id is %s is passed on for the target to judge (never "
+                "taken for a repeat; a property's tasks are read only for a numeric id)",
+                self.name, records.kind_of(row.get("id")),
+            )
         record = type(self).record_builder(row)
         record["region_code"] = self.region_code
         return record
@@ -396,8 +443,19 @@ class IncrementalStream(BreezewayStream):
         """A record without updated_at cannot move the bookmark; `finish_run` then sets it.
 
         (The SDK would log a warning per such record: one per reservation in some accounts.)
+        A value that is not a datetime in the tap's UTC form (passed on raw: a number, text,
+        `9999-12-31T23:00-05:00`) is treated the same: compared with a bookmark it would
+        crash the run or leave a bookmark the next run cannot read.
         """
-        if latest_record.get(str(self.replication_key)) is None:
+        value = latest_record.get(str(self.replication_key))
+        if not records.is_utc_datetime(value):
+            if value is not None:
+                self.logger.warning(
+                    "%s id=%s: %s is %s that is not a readable datetime; the record is "
+                    "emitted as it is and does not move the bookmark", self.name,
+                    records.describe_id(latest_record.get("id")), self.replication_key,
+                    records.kind_of(value),
+                )
             self._saw_record_without_rk = True
             return
         super()._increment_stream_state(latest_record, context=context)

@@ -91,6 +91,11 @@ def id_key(value: Any) -> int | str | None:
     return value if type(value) is int or type(value) is str else None
 
 
+def is_numeric_id(value: Any) -> bool:
+    """An id the API takes back as a number (`home_id=`): an int, or a string of digits."""
+    return type(value) is int or (type(value) is str and value.isascii() and value.isdecimal())
+
+
 _ID_TEXT_MAX = 40
 
 
@@ -105,6 +110,17 @@ def describe_id(value: Any) -> str:
     else:
         text = f"<{type(value).__name__}>"
     return text
+
+
+#: Fields that identify a record of some stream (parents' ids, children's keys).
+KEY_FIELDS = ("id", "property_id", "reservation_id", "task_id", "photo_id", "assignment_id",
+              "cost_id", "usage_id", "position")
+
+
+def describe_keys(record: Record) -> str:
+    """`task_id=5 photo_id=7`: the keys a log line may show for a record, never its values."""
+    keys = [f"{name}={describe_id(record[name])}" for name in KEY_FIELDS if name in record]
+    return " ".join(keys) or "(no key)"
 
 
 def kind_of(value: Any) -> str:

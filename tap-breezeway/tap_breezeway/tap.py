@@ -8,6 +8,7 @@ from typing import Any
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
+from tap_breezeway import records
 from tap_breezeway.auth import BreezewayAuthenticator
 from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.ratelimit import RequestPacer
@@ -109,16 +110,30 @@ class TapBreezeway(Tap):
 
     def remember_property_ids(self, ids: list[Any]) -> None:
         """Called by the properties stream after a complete listing."""
-        self._property_ids = list(ids)
+        self._property_ids = self._home_ids(ids)
 
     def property_ids(self) -> list[Any]:
         """The region's property ids in API order; listed here only if properties did not run."""
         if self._property_ids is None:
             properties = self.streams[PropertiesStream.name]
             assert isinstance(properties, PropertiesStream)
-            listed = dict.fromkeys(obj["id"] for obj in properties.request_records(None))
-            self._property_ids = list(listed)
+            keys = (records.id_key(obj.get("id")) for obj in properties.request_records(None))
+            self._property_ids = self._home_ids([key for key in dict.fromkeys(keys) if key])
         return self._property_ids
+
+    def _home_ids(self, ids: list[Any]) -> list[Any]:
+        """The ids a task call can take as `home_id` (a number); the others are logged.
+
+        A property whose id is not a number was emitted for the target to judge, but a
+        task call with it would be refused (400) and fail the region's tasks.
+        """
+        usable = [i for i in ids if records.is_numeric_id(i)]
+        if len(usable) < len(ids):
+            self.logger.warning(
+                "%d property id(s) are not numbers: no task call for them (the properties "
+                "themselves were emitted)", len(ids) - len(usable),
+            )
+        return usable
 
 
 if __name__ == "__main__":

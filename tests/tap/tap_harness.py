@@ -78,12 +78,34 @@ def run_tap(
     **overrides: Any,
 ) -> TapOutput:
     """Run a full sync in this process; stdout (bytes, as the msgspec writer writes) parsed."""
+    lines = run_tap_lines(sim, region, state=state, catalog=catalog, **overrides)
+    return TapOutput([json.loads(line) for line in lines])
+
+
+def run_tap_lines(
+    sim: Simulator,
+    region: str,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    **overrides: Any,
+) -> list[bytes]:
+    """Run a full sync in this process; the raw lines it wrote to stdout."""
     tap = TapBreezeway(config=tap_config(sim, region, **overrides), state=state, catalog=catalog)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
         tap.sync_all()
-    buffer.seek(0)
-    return TapOutput([json.loads(line) for line in buffer.read().splitlines() if line])
+    buffer.flush()
+    return [line for line in buffer.buffer.getvalue().split(b"\n") if line]
+
+
+def deselect(catalog: dict, keep: set[str]) -> dict:
+    """The catalog with only the streams in `keep` selected."""
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
+    return catalog
 
 
 def queries_of(sim: Simulator, path_suffix: str) -> list[dict[str, str]]:
