@@ -12,9 +12,12 @@ import math
 from collections import Counter, defaultdict
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from breezeway_sim import Simulator
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.singerlib.json import deserialize_json
 from tap_breezeway.streams import STREAM_TYPES
 from tap_breezeway.tap import TapBreezeway
 
@@ -106,6 +109,26 @@ def deselect(catalog: dict, keep: set[str]) -> dict:
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
     return catalog
+
+
+def sdk_messages(lines: list[bytes]) -> TapOutput:
+    """Each line parsed by both SDK readers (msgspec's and the default one), which agree.
+
+    The messages returned hold floats as Python reads them (the readers make every
+    fraction a Decimal); only numbers beyond float range stay Decimal.
+    """
+    reader = MsgSpecReader()
+    messages = []
+    for line in lines:
+        text = line.decode("utf-8")  # strict: every line must be UTF-8
+        assert reader.deserialize_json(text) == deserialize_json(text)
+        messages.append(json.loads(text, parse_float=_float_or_decimal))
+    return TapOutput(messages)
+
+
+def _float_or_decimal(token: str) -> float | Decimal:
+    value = float(token)
+    return value if math.isfinite(value) else Decimal(token)
 
 
 def queries_of(sim: Simulator, path_suffix: str) -> list[dict[str, str]]:

@@ -19,14 +19,12 @@ from typing import Any
 
 import pytest
 from breezeway_sim import Simulator
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.singerlib.json import deserialize_json
 from tap_breezeway import records
 from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.tap import TapBreezeway
-from tap_harness import TapOutput, deselect, run_tap_lines, tap_config
+from tap_harness import deselect, run_tap_lines, sdk_messages, tap_config
 
 SECRET = "wifi-pass-5521"  # a record value: never in a log line
 PROPERTY_PATH, TASK_PATH = "/public/inventory/v1/property", "/public/inventory/v1/task/"
@@ -35,18 +33,6 @@ PROPERTY_PATH, TASK_PATH = "/public/inventory/v1/property", "/public/inventory/v
 @pytest.fixture
 def sim(sim_factory: Callable[..., Simulator]) -> Simulator:
     return sim_factory(regions=["nashville"], auth_rate_limit=False)
-
-
-def sdk_messages(lines: list[bytes]) -> TapOutput:
-    """Parse each line with both SDK readers (msgspec's and the default one); they agree."""
-    reader = MsgSpecReader()
-    messages = []
-    for line in lines:
-        text = line.decode("utf-8")  # strict: every line must be UTF-8
-        fast, default = reader.deserialize_json(text), deserialize_json(text)
-        assert fast == default
-        messages.append(default)
-    return TapOutput(messages)
 
 
 def serve(sim: Simulator, *, properties: Any = None, tasks: dict | None = None,
