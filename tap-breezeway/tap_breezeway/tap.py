@@ -66,7 +66,8 @@ class TapBreezeway(Tap):
                  "Longest wait for the token endpoints' one-call-per-minute limit.",
                  default=65),
         _setting("auth_max_tries", th.IntegerType(minimum=1), "Auth max tries",
-                 "Attempts per token/refresh call (429 or 5xx) before failing.",
+                 "Attempts per token/refresh call (429, 5xx, dropped connection, timeout) "
+                 "before failing.",
                  default=3),
         _setting("bookmark_overlap_s", th.NumberType(minimum=0), "Bookmark overlap (s)",
                  "When records carry no updated_at, the bookmark is the sync start minus "
