@@ -105,7 +105,7 @@ class Simulator:
             {} if response_cache else None
         )
         self._generation = 0  # bumped by every mutation: a reply computed before is not cached
-        self._verbatim: dict[tuple[str, str], VerbatimAnswer] = {}  # see serve_verbatim
+        self._verbatim: dict[tuple[str, str], tuple[VerbatimAnswer, int]] = {}  # serve_verbatim
         self.set_faults(**faults)
 
     # -- clock --
@@ -410,7 +410,9 @@ class Simulator:
 
     # -- verbatim answers (fuzzing a client) --
     @_mutation
-    def serve_verbatim(self, region: str, path: str, answer: VerbatimAnswer | None) -> None:
+    def serve_verbatim(
+        self, region: str, path: str, answer: VerbatimAnswer | None, status: int = 200
+    ) -> None:
         """Answer a data list endpoint of a region with exactly `answer`; None restores it.
 
         For fuzzing a client with objects the simulator's own filters and sorts could not
@@ -419,6 +421,8 @@ class Simulator:
         bytes are served as the whole body (JSON no Python value encodes to, such as
         `1e400` or invalid UTF-8). A function gets the request's query, e.g. to answer
         `/task/` per `home_id`. `path` is the list path, e.g. "/property" or "/task/".
+        A `status` other than 200 serves `answer` as an error body (an API echoing what it
+        was sent, say).
         """
         template = f"{api.DATA_PREFIX}{path}"
         if not any(r.template == template and r.kind == "data" for r in api.ROUTES):
@@ -428,15 +432,16 @@ class Simulator:
             if answer is None:
                 self._verbatim.pop((region, template), None)
             else:
-                self._verbatim[(region, template)] = answer
+                self._verbatim[(region, template)] = (answer, status)
 
     def _verbatim_reply(self, request: Request, route: api.Route) -> Reply | None:
-        answer = self._verbatim.get((request.region, route.template)) if self._verbatim else None
-        if answer is None:
+        verbatim = self._verbatim.get((request.region, route.template)) if self._verbatim else None
+        if verbatim is None:
             return None
+        answer, status = verbatim
         served = answer(request.query) if callable(answer) else answer
-        if isinstance(served, bytes) or route.template.endswith(BARE_LIST_PATHS):
-            return Reply(200, served)
+        if isinstance(served, bytes) or status != 200 or route.template.endswith(BARE_LIST_PATHS):
+            return Reply(status, served)
         return Reply(200, paginate(served, request.query, self.max_page_size))
 
 

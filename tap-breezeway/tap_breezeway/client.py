@@ -35,6 +35,7 @@ from singer_sdk.streams import RESTStream
 
 from tap_breezeway import decoding, records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
+from tap_breezeway.scrub import scrub
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, RequestFunc
@@ -219,14 +220,19 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         """Status, path and the API's own `error`/`description`; never headers or tokens."""
         return (
             f"Breezeway answered HTTP {response.status_code} for {self._where(response)}: "
-            f"{_api_error_text(response)}"
+            f"{_api_error_text(response, self.authenticator.known_secrets())}"
         )
 
     def _where(self, response: requests.Response) -> str:
-        """The call, with its query (ids, filters, page: no secret travels in a query)."""
+        """The call, with its query (ids, filters, page), scrubbed all the same.
+
+        No secret of ours travels in a query, but the text ends up in logs and stored
+        errors: whatever a misconfigured `api_url` carries must not.
+        """
         url = urlsplit(response.url or "")
         query = f"?{url.query}" if url.query else ""
-        return f"GET {url.path}{query} (stream '{self.name}', region '{self.region_code}')"
+        where = f"GET {url.path}{query} (stream '{self.name}', region '{self.region_code}')"
+        return scrub(where, self.authenticator.known_secrets(), limit=400)
 
     # -- retries ----------------------------------------------------------------------
     def backoff_max_tries(self) -> int:
@@ -270,7 +276,7 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             raise FatalAPIError(
                 f"Unexpected response shape for {self._where(response)}: expected a list or a "
                 f"paginated envelope with `results`, got {type(body).__name__} "
-                f"({_api_error_text(response)})"
+                f"({_api_error_text(response, self.authenticator.known_secrets())})"
             )
         return self._readable_objects(items, response)
 
@@ -512,16 +518,29 @@ class NestedChildStream(SelectionOnceStream):
         )
 
 
-def _api_error_text(response: requests.Response) -> str:
+def _api_error_text(response: requests.Response, secrets: t.Iterable[str]) -> str:
+    """The API's own words (`error`, `description`, `message`, `details.message`).
+
+    Scrubbed and bounded: an API may echo what it was sent, credentials included.
+    """
     try:
         body = decoded_body(response)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, decoding.NestingTooDeepError):
         return f"non-JSON body of {len(response.content)} bytes"
     if not isinstance(body, dict):
         return "no error message"
-    parts = [str(body[key]) for key in ("error", "description", "message") if body.get(key)]
+    parts = [_text_of(body[key]) for key in ("error", "description", "message") if body.get(key)]
     details = body.get("details")
     if isinstance(details, dict) and details.get("message"):
-        parts.append(str(details["message"]))
-    return "; ".join(parts)[:500] or "no error message"
+        parts.append(_text_of(details["message"]))
+    return scrub("; ".join(parts), secrets) or "no error message"
 
+
+def _text_of(value: t.Any) -> str:
+    """An error field as text: strings as they are, anything else as (bounded) JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return msgspec.json.encode(value).decode()[:2000]
+    except (TypeError, ValueError, RecursionError, msgspec.EncodeError):
+        return f"<{type(value).__name__}>"

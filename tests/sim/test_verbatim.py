@@ -48,6 +48,12 @@ def test_verbatim_bytes_are_the_whole_body(nashville: ApiClient) -> None:
     assert nashville.get("/property").content == body
 
 
+def test_verbatim_error_answers_carry_their_status(nashville: ApiClient) -> None:
+    nashville.simulator.serve_verbatim("nashville", "/people", {"error": "no"}, status=418)
+    answer = nashville.get("/people")
+    assert answer.status_code == 418 and answer.json() == {"error": "no"}
+
+
 def test_verbatim_is_per_region_and_checked(client_for: Callable[..., ApiClient]) -> None:
     nashville, austin = client_for("nashville"), client_for("austin")
     nashville.simulator.serve_verbatim("nashville", "/property", [])
