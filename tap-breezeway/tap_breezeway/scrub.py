@@ -27,15 +27,18 @@ DEFAULT_LIMIT = 500
 #: Text looked at before scrubbing: a multi-megabyte body must not cost seconds of regex.
 _INPUT_LIMIT = 64 * 1024
 
-_SECRET_WORD = (r"[\w-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|"
-                r"access[_-]?key|credentials?|signature)[\w-]*")
+# A whole word that contains a secret word. Anchored at a word's start and consumed
+# possessively, so scanning stays linear on long words (no backtracking into them).
+_SECRET_WORD = (r"(?<![\w-])(?=[\w-]*?(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|"
+                r"private[_-]?key|access[_-]?key|credentials?|signature))[\w-]++")
 _QUOTE = r"(?:\\?[\"']|%22|%27)"
 _SEPARATOR = r"\s*(?:[:=]|%3A|%3D)\s*"
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # scheme://user:password@host: everything up to the last @ of the token (a password
     # may hold @ or /); also URL-encoded (%3A%2F%2F ... %40).
-    (re.compile(r"(?P<pre>\b[a-z][a-z0-9+.-]*(?:://|%3A%2F%2F))\S*(?:@|%40)", re.I),
+    # (Bounded, so that backtracking to the last @ stays cheap on long tokens.)
+    (re.compile(r"(?P<pre>\b[a-z][a-z0-9+.-]{0,30}(?:://|%3A%2F%2F))\S{0,256}(?:@|%40)", re.I),
      rf"\g<pre>{MASK}@"),
     # Authorization / Cookie headers: the whole value, whatever its scheme.
     (re.compile(r"(?P<pre>\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key)"
