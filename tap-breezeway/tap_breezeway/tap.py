@@ -119,7 +119,8 @@ class TapBreezeway(Tap):
             properties = self.streams[PropertiesStream.name]
             assert isinstance(properties, PropertiesStream)
             keys = (records.id_key(obj.get("id")) for obj in properties.request_records(None))
-            self._property_ids = self._home_ids([key for key in dict.fromkeys(keys) if key])
+            listed = [key for key in dict.fromkeys(keys) if key is not None]
+            self._property_ids = self._home_ids(listed)
         return self._property_ids
 
     def _home_ids(self, ids: list[Any]) -> list[Any]:

@@ -94,13 +94,13 @@ def test_odd_parents_are_emitted_non_objects_logged_and_the_run_completes(sim, c
 
 
 def test_tasks_alone_read_only_the_numeric_property_ids(sim, caplog):
-    properties = [a_property(sim, id=odd) for odd in ({"k": 1}, 1.5, None, "x7", 3, "4", 3)]
+    properties = [a_property(sim, id=odd) for odd in ({"k": 1}, 1.5, None, "x7", 3, "4", 3, 0)]
     serve(sim, properties=[*properties, SECRET], tasks={"3": [a_task(sim, id=9, home_id=3)]})
     catalog = TapBreezeway(config=tap_config(sim, "nashville")).catalog_dict
     lines = run_tap_lines(sim, "nashville", catalog=deselect(catalog, {"tasks"}))
     assert [row["id"] for row in sdk_messages(lines).records["tasks"]] == [9]
     homes = sorted(q["home_id"] for _, p, q, _ in sim.requests_log if p == TASK_PATH)
-    assert homes == ["3", "4"]
+    assert homes == ["0", "3", "4"]
     assert "1 property id(s) are not numbers" in caplog.text
 
 
