@@ -23,6 +23,7 @@ from breezeway_sim.churn import ChurnDay, ChurnRates
 from breezeway_sim.data import LISTED_KINDS, ApiObject, RegionData
 from breezeway_sim.faults import DEFAULT_ERROR_STATUSES, FaultInjector, FaultProfile
 from breezeway_sim.generator import MIN_PROPERTIES, RegionBuilder
+from breezeway_sim.queries import Query, paginate
 from breezeway_sim.regions import REGIONS, credentials_for, property_counts
 from breezeway_sim.server import SimulatorHTTPServer
 from breezeway_sim.tokens import TokenIssuer
@@ -34,6 +35,11 @@ ONE_DAY = timedelta(days=1)
 #: one day later]: tests may spend this much real time between two days (syncing) and
 #: still get byte-identical churn for the same seed.
 SAME_DAY_ALLOWANCE = timedelta(hours=1)
+#: What `Simulator.serve_verbatim` answers with: items (paginated as usual), a whole body as
+#: bytes, or a function of the request's query returning either.
+VerbatimAnswer = list[Any] | bytes | Callable[[Query], list[Any] | bytes]
+#: List endpoints that answer with a bare list instead of the paginated envelope.
+BARE_LIST_PATHS = ("/people", "/companies")
 
 ERROR_TEXT = {
     500: "Internal Server Error",
@@ -109,6 +115,7 @@ class Simulator:
             {} if response_cache else None
         )
         self._generation = 0  # bumped by every mutation: a reply computed before is not cached
+        self._verbatim: dict[tuple[str, str], tuple[VerbatimAnswer, int]] = {}  # serve_verbatim
         self.set_faults(**faults)
 
     # -- clock --
@@ -273,7 +280,7 @@ class Simulator:
                 return self._finish_encoded(request, route.kind, *cached, truncate=truncate)
             with self.lock:
                 generation = self._generation
-                reply = route.handler(self, request, match)
+                reply = self._verbatim_reply(request, route) or route.handler(self, request, match)
             if cache_key is not None and reply.status == 200:
                 encoded = (reply.status, _encode(reply.payload), reply.headers)
                 with self.lock:
@@ -526,5 +533,53 @@ class Simulator:
             return touch[kind](region, object_id)
 
 
+    # -- verbatim answers (fuzzing a client) --
+    @_mutation
+    def serve_verbatim(
+        self, region: str, path: str, answer: VerbatimAnswer | None, status: int = 200
+    ) -> None:
+        """Answer a data list endpoint of a region with exactly `answer`; None restores it.
+
+        For fuzzing a client with objects the simulator's own filters and sorts could not
+        read (an id that is an object, an `updated_at` that is a number): items are served
+        unfiltered and unsorted, paginated as usual (`/people`, `/companies`: a bare list);
+        bytes are served as the whole body (JSON no Python value encodes to, such as
+        `1e400` or invalid UTF-8). A function gets the request's query, e.g. to answer
+        `/task/` per `home_id`. `path` is the list path, e.g. "/property" or "/task/".
+        A `status` other than 200 serves `answer` as an error body (an API echoing what it
+        was sent, say).
+        """
+        template = f"{api.DATA_PREFIX}{path}"
+        if not any(r.template == template and r.kind == "data" for r in api.ROUTES):
+            raise ValueError(f"{path!r} is not a data endpoint of the simulator")
+        self._builder(region)  # an unknown region is an error here, not a silent no-op
+        with self.lock:
+            if answer is None:
+                self._verbatim.pop((region, template), None)
+            else:
+                self._verbatim[(region, template)] = (answer, status)
+
+    def _verbatim_reply(self, request: Request, route: api.Route) -> Reply | None:
+        verbatim = self._verbatim.get((request.region, route.template)) if self._verbatim else None
+        if verbatim is None:
+            return None
+        answer, status = verbatim
+        served = answer(request.query) if callable(answer) else answer
+        if isinstance(served, bytes) or status != 200 or route.template.endswith(BARE_LIST_PATHS):
+            return Reply(status, served)
+        return Reply(200, paginate(served, request.query, self.max_page_size))
+
+
 def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    """UTF-8 JSON; bytes pass as they are (verbatim answers).
+
+    A string holding a lone UTF-16 surrogate has no UTF-8 form: such a payload is sent
+    with `\\uXXXX` escapes instead, as any JSON encoder must (and as an API written in a
+    language with UTF-16 strings may well send), rather than failing the request.
+    """
+    if isinstance(payload, bytes):
+        return payload
+    try:
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload).encode("ascii")

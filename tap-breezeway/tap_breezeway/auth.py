@@ -10,10 +10,13 @@ rotates refresh tokens on every refresh, and answers wrong credentials with HTTP
   before the access token's JWT `exp` (there is no `expires_in`), or once after a 401;
 - keeps the newest refresh token, and falls back to the client credentials only when the
   refresh token is refused;
-- waits out a 429 of the auth endpoints (Retry-After or `details.retry_after`), bounded;
+- waits out a 429 of the auth endpoints (Retry-After or `details.retry_after`), and retries
+  a 5xx, a dropped connection or a timeout with backoff, all within `auth_max_tries` (a
+  retried call the API did count meets the one-per-minute 429, which is waited out too);
 - turns a refused login into a fatal error naming the region, never a retry loop.
 
-Secrets (client id/secret, tokens) never appear in log lines or exception texts.
+Secrets (client id/secret, tokens) never appear in log lines or exception texts: every
+text taken from a response or an exception goes through `scrub`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import FatalAPIError
 
+from tap_breezeway.scrub import scrub
+
 TOKEN_PATH = "/public/auth/v1/"
 REFRESH_PATH = "/public/auth/v1/refresh"
 #: Breezeway documents a 24 h access token; used only when `exp` cannot be read.
@@ -44,6 +49,13 @@ DOCUMENTED_ACCESS_TTL_S = 24 * 3600
 MIN_RENEW_INTERVAL_S = 60.0
 #: Renew this long before `exp` (capped to a tenth of the token's life for short tokens).
 RENEW_MARGIN_S = 300.0
+
+#: Failures of an auth call worth another attempt: the call may never have reached the API.
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,  # refused, reset, dropped before the answer (and ConnectTimeout)
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # the connection broke inside the answer
+)
 
 logger = logging.getLogger(__name__)
 
@@ -203,35 +215,52 @@ class BreezewayAuthenticator(APIAuthenticatorBase):
         json_body: dict | None = None,
         headers: dict | None = None,
     ) -> requests.Response:
-        """POST to an auth endpoint, waiting out 429s and retrying 5xx within the budget."""
+        """POST to an auth endpoint, retrying 429, 5xx, lost connections and timeouts.
+
+        All within `max_tries` attempts: a 429 waits its Retry-After (the one-call-per-minute
+        limit), the others back off exponentially; every wait is capped by `max_wait_s`.
+        """
         url = f"{self._api_url}{path}"
         for attempt in range(1, self._max_tries + 1):
             self.calls[kind] += 1
-            response = self._session.post(
-                url, json=json_body, headers=headers, timeout=self._timeout_s
-            )
-            status = response.status_code
-            if status != 429 and status < 500:
-                return response
-            wait = self._wait_for(response, attempt)
+            try:
+                response = self._session.post(
+                    url, json=json_body, headers=headers, timeout=self._timeout_s
+                )
+            except TRANSIENT_ERRORS as error:
+                failure, details = f"could not be reached ({self._describe(error)})", ""
+                wait = self._backoff(attempt)
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    return response
+                failure = f"answered HTTP {response.status_code}"
+                details = f": {self._api_message(response)}"
+                if response.status_code == 429:
+                    details = f" (its limit is one call per minute){details}"
+                wait = self._wait_for(response, attempt)
             if attempt == self._max_tries:
                 break
             logger.warning(
-                "Breezeway %s endpoint answered HTTP %s for region '%s'; retrying in %.1f s "
-                "(attempt %d of %d).", kind, status, self.region_code, wait, attempt,
+                "Breezeway %s endpoint %s for region '%s'; retrying in %.1f s "
+                "(attempt %d of %d).", kind, failure, self.region_code, wait, attempt,
                 self._max_tries,
             )
             self._sleep(wait)
         raise AuthUnavailableError(
-            f"Breezeway {kind} endpoint still answered HTTP {status} for region "
-            f"'{self.region_code}' after {self._max_tries} attempts "
-            f"(its limit is one call per minute): {self._api_message(response)}"
+            f"Breezeway {kind} endpoint still {failure} for region '{self.region_code}' "
+            f"after {self._max_tries} attempts{details}"
         )
+
+    def _describe(self, error: BaseException) -> str:
+        """The exception's class and text (which names the URL), scrubbed and bounded."""
+        return f"{type(error).__name__}: {self._scrub(str(error))}"
+
+    def _backoff(self, attempt: int) -> float:
+        return min(float(2**attempt), self._max_wait_s)
 
     def _wait_for(self, response: requests.Response, attempt: int) -> float:
         hinted = retry_after_seconds(response, self._clock())
-        wait = hinted if hinted is not None else float(2**attempt)
-        return min(wait, self._max_wait_s)
+        return min(hinted, self._max_wait_s) if hinted is not None else self._backoff(attempt)
 
     def _pair_from(self, response: requests.Response, source: str) -> TokenPair:
         error = self._error_text(response)
@@ -285,12 +314,12 @@ class BreezewayAuthenticator(APIAuthenticatorBase):
             parts.append(str(details["message"]))
         return self._scrub("; ".join(parts) or "no error message")
 
+    def known_secrets(self) -> tuple[str, ...]:
+        """Values no error text may show: the credentials and the current tokens."""
+        pair = self._pair
+        tokens = (pair.access_token, pair.refresh_token) if pair is not None else ()
+        return (self._client_id, self._client_secret, *tokens)
+
     def _scrub(self, text: str) -> str:
         """Remove anything secret an error body might echo back."""
-        secrets = [self._client_id, self._client_secret]
-        if self._pair is not None:
-            secrets += [self._pair.access_token, self._pair.refresh_token]
-        for secret in secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text[:300]
+        return scrub(text, self.known_secrets(), limit=300)

@@ -36,8 +36,9 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_breezeway import records
+from tap_breezeway import decoding, records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
+from tap_breezeway.scrub import scrub
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, RequestFunc
@@ -46,7 +47,7 @@ if t.TYPE_CHECKING:
 
 API_PREFIX = "/public/inventory/v1"
 REQUEST_TIMEOUT_S = 60
-_decoder = msgspec.json.Decoder()
+_NOT_DECODED = object()
 
 
 class RefusedCallError(FatalAPIError):
@@ -66,13 +67,19 @@ def decoded_body(response: requests.Response) -> t.Any:
 
     validate_response (inside the retry loop, so a truncated body is retried), the
     paginator and parse_response all need it; decoding three times would cost more than
-    the rest of the per-page work.
+    the rest of the per-page work. A page only the lenient decoder could read is marked,
+    so that parse_response repairs its objects (decoding.py).
     """
-    cached = response.__dict__.get("_breezeway_body", _decoder)
-    if cached is _decoder:
-        cached = _decoder.decode(response.content)
+    cached = response.__dict__.get("_breezeway_body", _NOT_DECODED)
+    if cached is _NOT_DECODED:
+        cached, lenient = decoding.decode(response.content)
         response.__dict__["_breezeway_body"] = cached
+        response.__dict__["_breezeway_lenient"] = lenient
     return cached
+
+
+def _decoded_leniently(response: requests.Response) -> bool:
+    return bool(response.__dict__.get("_breezeway_lenient"))
 
 
 class TotalPagesPaginator(PageNumberPaginator):
@@ -278,6 +285,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             raise RefusedCallError(self.response_error_message(response), response)
         try:
             decoded_body(response)
+        except decoding.NestingTooDeepError as error:
+            raise FatalAPIError(
+                f"Breezeway sent JSON nested too deeply to decode ({len(response.content)} "
+                f"bytes) for {self._where(response)}: no object of this page can be read"
+            ) from error
         except msgspec.DecodeError as error:
             message = (
                 f"Breezeway sent an incomplete or invalid JSON body ({len(response.content)} "
@@ -289,14 +301,19 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         """Status, path and the API's own `error`/`description`; never headers or tokens."""
         return (
             f"Breezeway answered HTTP {response.status_code} for {self._where(response)}: "
-            f"{_api_error_text(response)}"
+            f"{_api_error_text(response, self.authenticator.known_secrets())}"
         )
 
     def _where(self, response: requests.Response) -> str:
-        """The call, with its query (ids, filters, page: no secret travels in a query)."""
+        """The call, with its query (ids, filters, page), scrubbed all the same.
+
+        No secret of ours travels in a query, but the text ends up in logs and stored
+        errors: whatever a misconfigured `api_url` carries must not.
+        """
         url = urlsplit(response.url or "")
         query = f"?{url.query}" if url.query else ""
-        return f"GET {url.path}{query} (stream '{self.name}', region '{self.region_code}')"
+        where = f"GET {url.path}{query} (stream '{self.name}', region '{self.region_code}')"
+        return scrub(where, self.authenticator.known_secrets(), limit=400)
 
     # -- retries ----------------------------------------------------------------------
     def backoff_max_tries(self) -> int:
@@ -333,14 +350,43 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         body = decoded_body(response)
         if isinstance(body, list):
-            return body
-        if isinstance(body, dict) and isinstance(body.get("results"), list):
-            return body["results"]
-        raise FatalAPIError(
-            f"Unexpected response shape for {self._where(response)}: expected a list or a "
-            f"paginated envelope with `results`, got {type(body).__name__} "
-            f"({_api_error_text(response)})"
-        )
+            items = body
+        elif isinstance(body, dict) and isinstance(body.get("results"), list):
+            items = body["results"]
+        else:
+            raise FatalAPIError(
+                f"Unexpected response shape for {self._where(response)}: expected a list or a "
+                f"paginated envelope with `results`, got {type(body).__name__} "
+                f"({_api_error_text(response, self.authenticator.known_secrets())})"
+            )
+        return self._readable_objects(items, response)
+
+    def _readable_objects(
+        self, items: list[t.Any], response: requests.Response
+    ) -> Iterator[records.ApiObject]:
+        """The page's objects; an item that is not an object has nothing to emit (logged).
+
+        Objects of a page only the lenient decoder read are repaired first, and each
+        repaired field is named in a warning (decoding.py says what and why).
+        """
+        lenient = _decoded_leniently(response)
+        for position, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.logger.warning(
+                    "Skipping item %d of %s: %s, not an object", position,
+                    self._where(response), records.kind_of(item),
+                )
+                continue
+            if lenient:
+                self._log_repairs(item, decoding.repair(item))
+            yield item
+
+    def _log_repairs(self, obj: records.ApiObject, repairs: dict[str, set[str]]) -> None:
+        for field, reasons in repairs.items():
+            self.logger.warning(
+                "%s id=%s: field %r held %s", self.name, records.describe_id(obj.get("id")),
+                field[:40], " and ".join(sorted(reasons)),
+            )
 
     def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
         """The API objects of this stream, in API order (tasks override this)."""
@@ -363,14 +409,15 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
                 read = 0
                 for obj in part.objects:
                     read += 1
-                    object_id = obj.get("id")
+                    object_id = records.id_key(obj.get("id"))  # None: never a repeat, see id_key
                     if object_id is not None and object_id in seen:
                         self.logger.info(
                             "Skipping %s id=%s: already read in this run (a page boundary "
-                            "shifted)", self.name, object_id,
+                            "shifted)", self.name, records.describe_id(object_id),
                         )
                         continue
-                    seen[object_id] = None  # an object without id goes on: the target rejects it
+                    if object_id is not None:
+                        seen[object_id] = None  # an object without an id goes on: the target judges
                     yield obj
                     for child in children:
                         child.write_children_of(obj)
@@ -402,6 +449,12 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             self.breezeway_tap.flush_output()
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        if records.id_key(row.get("id")) is None:
+            self.logger.warning(
+                "%s: an object whose id is %s is passed on for the target to judge (never "
+                "taken for a repeat; a property's tasks are read only for a numeric id)",
+                self.name, records.kind_of(row.get("id")),
+            )
         record = type(self).record_builder(row)
         record["region_code"] = self.region_code
         return record
@@ -554,8 +607,19 @@ class IncrementalStream(BreezewayStream):
         """A record without updated_at cannot move the bookmark; `finish_run` then sets it.
 
         (The SDK would log a warning per such record: one per reservation in some accounts.)
+        A value that is not a datetime in the tap's UTC form (passed on raw: a number, text,
+        `9999-12-31T23:00-05:00`) is treated the same: compared with a bookmark it would
+        crash the run or leave a bookmark the next run cannot read.
         """
-        if latest_record.get(str(self.replication_key)) is None:
+        value = latest_record.get(str(self.replication_key))
+        if not records.is_utc_datetime(value):
+            if value is not None:
+                self.logger.warning(
+                    "%s id=%s: %s is %s that is not a readable datetime; the record is "
+                    "emitted as it is and does not move the bookmark", self.name,
+                    records.describe_id(latest_record.get("id")), self.replication_key,
+                    records.kind_of(value),
+                )
             self._saw_record_without_rk = True
             return
         super()._increment_stream_state(latest_record, context=context)
@@ -610,6 +674,7 @@ class NestedChildStream(SideStream):
         region_code = self.config["region_code"]
         for record in records.child_records(
             parent,
+            stream=self.name,
             array=self.array,
             parent_key=self.parent_key,
             child_key=self.child_key,
@@ -625,18 +690,22 @@ class NestedChildStream(SideStream):
         )
 
 
-def _api_error_text(response: requests.Response) -> str:
+def _api_error_text(response: requests.Response, secrets: t.Iterable[str]) -> str:
+    """The API's own words (`error`, `description`, `message`, `details.message`).
+
+    Scrubbed and bounded: an API may echo what it was sent, credentials included.
+    """
     try:
         body = decoded_body(response)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, decoding.NestingTooDeepError):
         return f"non-JSON body of {len(response.content)} bytes"
     if not isinstance(body, dict):
         return "no error message"
-    parts = [str(body[key]) for key in ("error", "description", "message") if body.get(key)]
+    parts = [_text_of(body[key]) for key in ("error", "description", "message") if body.get(key)]
     details = body.get("details")
     if isinstance(details, dict) and details.get("message"):
-        parts.append(str(details["message"]))
-    return "; ".join(parts)[:500] or "no error message"
+        parts.append(_text_of(details["message"]))
+    return scrub("; ".join(parts), secrets) or "no error message"
 
 
 def failure_reason(error: BaseException) -> str:
@@ -654,3 +723,13 @@ def refuse_batch_config(config: t.Mapping) -> None:
         raise ConfigValidationError(
             "tap-breezeway does not write BATCH messages: remove `batch_config` (child "
             "records must follow their parent record, which BATCH files cannot keep)")
+
+
+def _text_of(value: t.Any) -> str:
+    """An error field as text: strings as they are, anything else as (bounded) JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return msgspec.json.encode(value).decode()[:2000]
+    except (TypeError, ValueError, RecursionError, msgspec.EncodeError):
+        return f"<{type(value).__name__}>"

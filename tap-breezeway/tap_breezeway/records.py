@@ -3,7 +3,9 @@
 Pure functions, no I/O: the streams call them, the tests call them directly. Values the tap
 cannot interpret (an unparsable datetime, say) are passed through unchanged so the target
 validates and quarantines the record with its reason, instead of the tap failing a whole
-region's run or silently dropping a field.
+region's run or silently dropping a field. What cannot be passed on at all (an array item
+that is not an object) is skipped with a warning naming stream, key and field: log lines
+carry ids and field names, never a value (door codes and guest contacts are in the data).
 """
 
 from __future__ import annotations
@@ -39,7 +41,24 @@ def utc_datetime(value: Any) -> Any:
         return value if len(value) == _PLAIN_UTC_LEN else value + "+00:00"
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC).isoformat()
-    return moment.astimezone(UTC).isoformat()
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        return value  # e.g. 0001-01-01T00:00+01:00: before year 1 in UTC, the target judges
+
+
+def is_utc_datetime(value: Any) -> bool:
+    """Whether a record value is a datetime in the tap's output form (UTC, `+00:00`).
+
+    Only such values may move a bookmark: a raw value passed on (`9999-12-31T23:00-05:00`,
+    a number, text) is not comparable with one and would stall or crash the next run.
+    """
+    if not isinstance(value, str) or not value.endswith("+00:00"):
+        return False
+    try:
+        return datetime.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
 
 
 _PLAIN_LEN = len("2024-01-31T10:00:00")
@@ -59,6 +78,55 @@ def _is_plain_utc_form(value: str) -> bool:
         and value[4] == "-" and value[7] == "-" and value[10] == "T"
         and value[13] == ":" and value[16] == ":" and value.isascii()
     )
+
+
+# -- ids -----------------------------------------------------------------------------------
+def id_key(value: Any) -> int | str | None:
+    """The key an id is de-duplicated under, or None: that id is never a duplicate.
+
+    Breezeway ids are integers (a few are strings). Anything else (an object, a list, a
+    float, a bool, null) is passed on as it is for the target to judge; comparing such
+    values could crash (unhashable) or merge different ones (`True == 1 == 1.0`).
+    """
+    return value if type(value) is int or type(value) is str else None
+
+
+def is_numeric_id(value: Any) -> bool:
+    """An id the API takes back as a number (`home_id=`): an int, or a string of digits."""
+    return type(value) is int or (type(value) is str and value.isascii() and value.isdecimal())
+
+
+_ID_TEXT_MAX = 40
+
+
+def describe_id(value: Any) -> str:
+    """An id as log text: ints and strings (keys, bounded), otherwise only the type."""
+    if type(value) is int:
+        text = str(value) if value.bit_length() < 128 else f"<int of {len(str(value))} digits>"
+    elif type(value) is str:
+        text = repr(value[:_ID_TEXT_MAX]) + ("..." if len(value) > _ID_TEXT_MAX else "")
+    elif value is None:
+        text = "None"
+    else:
+        text = f"<{type(value).__name__}>"
+    return text
+
+
+#: Fields that identify a record of some stream (parents' ids, children's keys).
+KEY_FIELDS = ("id", "property_id", "reservation_id", "task_id", "photo_id", "assignment_id",
+              "cost_id", "usage_id", "position")
+
+
+def describe_keys(record: Record) -> str:
+    """`task_id=5 photo_id=7`: the keys a log line may show for a record, never its values."""
+    keys = [f"{name}={describe_id(record[name])}" for name in KEY_FIELDS if name in record]
+    return " ".join(keys) or "(no key)"
+
+
+def kind_of(value: Any) -> str:
+    """`a str`, `an int`: the JSON-ish type of a value, for log lines that must not show it."""
+    name = "null" if value is None else type(value).__name__
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def _part(obj: Any, key: str) -> Any:
@@ -156,8 +224,9 @@ PERSON_FIELDS = (
 def person_record(obj: ApiObject) -> Record:
     record = _copy(obj, PERSON_FIELDS)
     record["type_role"] = code_of(obj.get("type_role"))
-    if record["name"] is None and (obj.get("first_name") or obj.get("last_name")):
-        record["name"] = " ".join(p for p in (obj.get("first_name"), obj.get("last_name")) if p)
+    if record["name"] is None:
+        parts = [p for p in (obj.get("first_name"), obj.get("last_name")) if isinstance(p, str)]
+        record["name"] = " ".join(p for p in parts if p) or None
     return record
 
 
@@ -172,6 +241,7 @@ ChildBuilder = Callable[[ApiObject], Record]
 def child_records(
     parent: ApiObject,
     *,
+    stream: str,
     array: str,
     parent_key: str,
     child_key: str | None,
@@ -182,22 +252,44 @@ def child_records(
     Dedup rule: an item whose id already appeared earlier in the same array (the API does
     repeat photos) is dropped with a warning; the first occurrence keeps its original
     position, so positions always index the upstream array. Guests have no id
-    (`child_key=None`): they are keyed by position and never deduplicated.
+    (`child_key=None`): they are keyed by position and never deduplicated. Only int and
+    string ids are compared (`id_key`); other ids are passed on for the target to judge.
+
+    An item that is not an object has no fields to emit: it is skipped with a warning
+    (stream, parent id, position, type), and so is an array that is not a list.
     """
+    items = parent.get(array)
+    if items is None:
+        return []
+    parent_id = parent.get("id")
+    if not isinstance(items, list):
+        logger.warning(
+            "%s: `%s` of %s=%s is %s, not a list; no records read from it",
+            stream, array, parent_key, describe_id(parent_id), kind_of(items),
+        )
+        return []
     records: list[Record] = []
-    seen: set[Any] = set()
-    for position, item in enumerate(parent.get(array) or ()):
+    seen: set[int | str] = set()
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            logger.warning(
+                "%s: skipping item at position %d of `%s` of %s=%s: %s, not an object",
+                stream, position, array, parent_key, describe_id(parent_id), kind_of(item),
+            )
+            continue
         record = build(item)
         if child_key is not None:
-            item_id = record[child_key]
-            if item_id is not None and item_id in seen:
+            key = id_key(record[child_key])
+            if key is not None and key in seen:
                 logger.warning(
-                    "Dropping duplicate %s item %s=%s of %s=%s (position %d)",
-                    array, child_key, item_id, parent_key, parent.get("id"), position,
+                    "%s: dropping duplicate item %s=%s of %s=%s (position %d)",
+                    stream, child_key, describe_id(key), parent_key, describe_id(parent_id),
+                    position,
                 )
                 continue
-            seen.add(item_id)
-        record[parent_key] = parent.get("id")
+            if key is not None:
+                seen.add(key)
+        record[parent_key] = parent_id
         record["position"] = position
         records.append(record)
     return records

@@ -10,6 +10,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from typing_extensions import override
 
+from tap_breezeway import records
 from tap_breezeway.auth import BreezewayAuthenticator
 from tap_breezeway.client import SideStream, refuse_batch_config
 from tap_breezeway.output import StateFlushingWriter
@@ -74,7 +75,8 @@ class TapBreezeway(Tap):
                  "Longest wait for the token endpoints' one-call-per-minute limit.",
                  default=65),
         _setting("auth_max_tries", th.IntegerType(minimum=1), "Auth max tries",
-                 "Attempts per token/refresh call (429 or 5xx) before failing.",
+                 "Attempts per token/refresh call (429, 5xx, dropped connection, timeout) "
+                 "before failing.",
                  default=3),
         _setting("bookmark_overlap_s", th.NumberType(minimum=0), "Bookmark overlap (s)",
                  "When records carry no updated_at, the bookmark is the sync start minus "
@@ -140,16 +142,31 @@ class TapBreezeway(Tap):
 
     def remember_property_ids(self, ids: list[Any]) -> None:
         """Called by the properties stream after a complete listing."""
-        self._property_ids = list(ids)
+        self._property_ids = self._home_ids(ids)
 
     def property_ids(self) -> list[Any]:
         """The region's property ids in API order; listed here only if properties did not run."""
         if self._property_ids is None:
             properties = self.streams[PropertiesStream.name]
             assert isinstance(properties, PropertiesStream)
-            listed = dict.fromkeys(obj["id"] for obj in properties.request_records(None))
-            self._property_ids = list(listed)
+            keys = (records.id_key(obj.get("id")) for obj in properties.request_records(None))
+            listed = [key for key in dict.fromkeys(keys) if key is not None]
+            self._property_ids = self._home_ids(listed)
         return self._property_ids
+
+    def _home_ids(self, ids: list[Any]) -> list[Any]:
+        """The ids a task call can take as `home_id` (a number); the others are logged.
+
+        A property whose id is not a number was emitted for the target to judge, but a
+        task call with it would be refused (400) and fail the region's tasks.
+        """
+        usable = [i for i in ids if records.is_numeric_id(i)]
+        if len(usable) < len(ids):
+            self.logger.warning(
+                "%d property id(s) are not numbers: no task call for them (the properties "
+                "themselves were emitted)", len(ids) - len(usable),
+            )
+        return usable
 
 
 if __name__ == "__main__":

@@ -12,9 +12,12 @@ import math
 from collections import Counter, defaultdict
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from breezeway_sim import Simulator
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.singerlib.json import deserialize_json
 from tap_breezeway.streams import STREAM_TYPES
 from tap_breezeway.tap import TapBreezeway
 
@@ -78,12 +81,54 @@ def run_tap(
     **overrides: Any,
 ) -> TapOutput:
     """Run a full sync in this process; stdout (bytes, as the msgspec writer writes) parsed."""
+    lines = run_tap_lines(sim, region, state=state, catalog=catalog, **overrides)
+    return TapOutput([json.loads(line) for line in lines])
+
+
+def run_tap_lines(
+    sim: Simulator,
+    region: str,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    **overrides: Any,
+) -> list[bytes]:
+    """Run a full sync in this process; the raw lines it wrote to stdout."""
     tap = TapBreezeway(config=tap_config(sim, region, **overrides), state=state, catalog=catalog)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
         tap.sync_all()
-    buffer.seek(0)
-    return TapOutput([json.loads(line) for line in buffer.read().splitlines() if line])
+    buffer.flush()
+    return [line for line in buffer.buffer.getvalue().split(b"\n") if line]
+
+
+def deselect(catalog: dict, keep: set[str]) -> dict:
+    """The catalog with only the streams in `keep` selected."""
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
+    return catalog
+
+
+def sdk_messages(lines: list[bytes]) -> TapOutput:
+    """Each line parsed by both SDK readers (msgspec's and the default one), which agree.
+
+    The messages returned hold floats as Python reads them (the readers make every
+    fraction a Decimal); only numbers beyond float range stay Decimal.
+    """
+    reader = MsgSpecReader()
+    messages = []
+    for line in lines:
+        text = line.decode("utf-8")  # strict: every line must be UTF-8
+        assert reader.deserialize_json(text) == deserialize_json(text)
+        messages.append(json.loads(text, parse_float=_float_or_decimal))
+    return TapOutput(messages)
+
+
+def _float_or_decimal(token: str) -> float | Decimal:
+    value = float(token)
+    return value if math.isfinite(value) else Decimal(token)
 
 
 def queries_of(sim: Simulator, path_suffix: str) -> list[dict[str, str]]:

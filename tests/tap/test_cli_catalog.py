@@ -10,7 +10,7 @@ from pathlib import Path
 
 from breezeway_sim import Simulator
 from tap_breezeway.tap import TapBreezeway
-from tap_harness import expected_counts, run_tap, tap_config
+from tap_harness import deselect, expected_counts, run_tap, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-breezeway"))
 ALL_STREAMS = {"properties", "property_photos", "reservations", "reservation_guests", "tasks",
@@ -43,14 +43,6 @@ def test_discover_lists_every_stream_with_its_keys(module_sim: Simulator, tmp_pa
     assert entries["reservation_guests"]["key_properties"] == ["reservation_id", "position"]
     assert entries["tasks"]["replication_key"] == "updated_at"
     assert not module_sim.counters  # discovery makes no API call
-
-
-def deselect(catalog: dict, keep: set[str]) -> dict:
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
-    return catalog
 
 
 def test_selecting_only_tasks_lists_properties_without_emitting_them(module_sim: Simulator):
