@@ -58,8 +58,9 @@ def _stage_columns(mapping: TableMapping) -> list[tuple[str, str]]:
     if mapping.parent:
         columns.append(("parent_id", "BIGINT"))
     if mapping.child_key:
-        key_type = "INTEGER" if mapping.child_key == "position" else "BIGINT"
-        columns.append((mapping.child_key, key_type))
+        # BIGINT even for a position: every key staged must COPY (a failed row is staged
+        # too, by its key); a position the table cannot hold fails the upsert instead.
+        columns.append((mapping.child_key, "BIGINT"))
     for column in mapping.staged_columns:
         columns.append((column.name, column.convert.sql_type))
     return columns

@@ -47,6 +47,7 @@ from target_breezeway_postgres.status_query import (
     DailyRegionHistory,
     RegionStats,
     daily_history,
+    reconcile_statuses,
     region_stats,
     region_statuses,
     reject_groups,
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="exit non-zero on failed/stale")
     parser.add_argument("--max-age", type=_duration_arg, default=parse_duration("26h"),
                         help="oldest acceptable last success, e.g. 26h, 90m, 2d (default 26h)")
+    parser.add_argument("--max-reconcile-age", type=_duration_arg,
+                        help="with --check: also fail a region whose last complete reconcile "
+                        "of reservations or tasks (deletions) is older, e.g. 8d")
     parser.add_argument("--notify-url", help="with --check: POST a JSON alert here on failure")
     parser.add_argument("--notify-timeout", type=_duration_arg, default=parse_duration("10s"),
                         help="timeout of one alert attempt (default 10s)")
@@ -149,6 +153,7 @@ def load(
                 regions=region_statuses(connection, now),
                 streams=stream_statuses(connection, now),
                 rejects=reject_groups(connection),
+                reconciles=reconcile_statuses(connection),
             )
             if history_days is None:
                 return report, [], []
@@ -175,7 +180,8 @@ def write_html(path: Path, report: StatusReport, history: list[DailyRegionHistor
 
 
 def run_check(args: argparse.Namespace, report: StatusReport) -> int:
-    verdicts = judge_regions(report.regions, report.generated_at, args.max_age)
+    verdicts = judge_regions(report.regions, report.generated_at, args.max_age,
+                             report.reconciles, args.max_reconcile_age)
     if args.format == "json":
         print(json.dumps(check_json(verdicts, report.generated_at, args.max_age), indent=2))
     else:

@@ -13,6 +13,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +23,10 @@ from typing_extensions import override  # typing.override from Python 3.12
 
 from target_breezeway_postgres.redact import safe_text
 from target_breezeway_postgres.status_format import format_age, format_time, iso, scrub_secrets
-from target_breezeway_postgres.status_query import RegionStatus
+from target_breezeway_postgres.status_query import ReconcileStatus, RegionStatus
 
 OK, STALE, FAILED, NEVER_SYNCED = "ok", "stale", "failed", "never_synced"
+RECONCILE = "reconcile"  # deletions not converging: breaker tripped, or too long ago
 #: The alert's `text`: every failing region's detail is bounded too (redact.MAX_ERROR_CHARS),
 #: and this caps their sum, well under what chat webhooks accept.
 MAX_ALERT_TEXT_CHARS = 8000
@@ -80,10 +82,43 @@ def judge_region(region: RegionStatus, now: datetime, max_age: timedelta) -> Reg
 
 
 def judge_regions(
-    regions: list[RegionStatus], now: datetime, max_age: timedelta
+    regions: list[RegionStatus], now: datetime, max_age: timedelta,
+    reconciles: Sequence[ReconcileStatus] = (), max_reconcile_age: timedelta | None = None,
 ) -> list[RegionVerdict]:
-    """Verdicts for the active regions only: an inactive region is not expected to sync."""
-    return [judge_region(r, now, max_age) for r in regions if r.is_active]
+    """Verdicts for the active regions only: an inactive region is not expected to sync. A
+    region whose syncs are fine can still fail on its deletions (judge_reconcile)."""
+    verdicts = []
+    for region in regions:
+        if not region.is_active:
+            continue
+        verdict = judge_region(region, now, max_age)
+        if verdict.healthy:
+            own = [r for r in reconciles if r.region_code == region.region_code]
+            verdict = judge_reconcile(verdict, own, now, max_reconcile_age)
+        verdicts.append(verdict)
+    return verdicts
+
+
+def judge_reconcile(verdict: RegionVerdict, reconciles: Sequence[ReconcileStatus],
+                    now: datetime, max_age: timedelta | None) -> RegionVerdict:
+    """A tripped breaker always alerts (the region's deletions stopped converging and a
+    person should look); with `--max-reconcile-age`, so does a last complete reconcile
+    older than that, or none at all."""
+    problems = []
+    for stream in reconciles:
+        if stream.last_full_crawl_status == "tripped":
+            problems.append(f"{stream.stream}: reconcile breaker tripped at "
+                            f"{format_time(stream.last_full_crawl_at)} "
+                            f"({scrub_secrets(stream.last_full_crawl_note)})")
+        elif max_age is not None and stream.last_reconciled_at is None:
+            problems.append(f"{stream.stream}: never reconciled")
+        elif max_age is not None and now - stream.last_reconciled_at > max_age:
+            age = (now - stream.last_reconciled_at).total_seconds()
+            problems.append(f"{stream.stream}: last complete reconcile {format_age(age)} ago, "
+                            f"older than {format_age(max_age.total_seconds())}")
+    if not problems:
+        return verdict
+    return RegionVerdict(verdict.region_code, RECONCILE, "; ".join(problems))
 
 
 def check_text(verdicts: list[RegionVerdict], max_age: timedelta) -> str:

@@ -8,13 +8,14 @@ and chat, so it must not be the place where a leaked credential finally surfaces
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from target_breezeway_postgres.redact import safe_text
 from target_breezeway_postgres.runs import RUN_STREAM
 from target_breezeway_postgres.status_query import (
+    ReconcileStatus,
     RegionStatus,
     RejectGroup,
     RunSummary,
@@ -102,6 +103,7 @@ class StatusReport:
     regions: list[RegionStatus]
     streams: list[StreamStatus]
     rejects: list[RejectGroup]
+    reconciles: list[ReconcileStatus] = field(default_factory=list)
 
 
 def render_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -204,7 +206,27 @@ def render_text(report: StatusReport) -> str:
     parts += ["", "Open rejects by reason"]
     rejects = reject_rows(report)
     parts.append(render_table(REJECT_HEADERS, rejects) if rejects else "  (none)")
+    if report.reconciles:
+        parts += ["", "Deletions (reconcile of reservations and tasks)",
+                  render_table(RECONCILE_HEADERS, reconcile_rows(report))]
     return "\n".join(parts) + "\n"
+
+
+RECONCILE_HEADERS = ["REGION", "STREAM", "LAST RECONCILED", "AGE", "LAST FULL CRAWL",
+                     "PENDING"]
+
+
+def reconcile_rows(report: StatusReport) -> list[list[str]]:
+    """Per region and stream: when deletions last converged, the latest full crawl's
+    outcome (a tripped breaker says so), candidates waiting for confirm-deletions."""
+    now = report.generated_at
+    return [
+        [r.region_code, r.stream, format_time(r.last_reconciled_at),
+         format_age(age_seconds(now, r.last_reconciled_at)),
+         f"{r.last_full_crawl_status or '-'} {format_time(r.last_full_crawl_at)}".strip(),
+         str(r.pending_candidates)]
+        for r in report.reconciles
+    ]
 
 
 def _run_json(run: RunSummary | None, now: datetime) -> dict[str, Any] | None:
@@ -256,6 +278,20 @@ def report_json(report: StatusReport) -> dict[str, Any]:
                 "open_rejects": s.open_rejects,
             }
             for s in report.streams
+        ],
+        "reconciles": [
+            {
+                "region_code": r.region_code,
+                "stream": r.stream,
+                "last_reconciled_at": iso(r.last_reconciled_at),
+                "reconcile_age_seconds": age_seconds(now, r.last_reconciled_at),
+                "last_full_crawl_status": r.last_full_crawl_status,
+                "last_full_crawl_at": iso(r.last_full_crawl_at),
+                "last_full_crawl_note": scrub_secrets(r.last_full_crawl_note),
+                "pending_candidates": r.pending_candidates,
+                "oldest_pending_at": iso(r.oldest_pending_at),
+            }
+            for r in report.reconciles
         ],
         "rejects": [
             {

@@ -87,6 +87,21 @@ class RejectGroup:
 
 
 @dataclass(frozen=True)
+class ReconcileStatus:
+    """Deletions of one region and stream (v_reconcile_status): its latest full-window crawl,
+    its last complete reconcile and the candidates still waiting for confirmation."""
+
+    region_code: str
+    stream: str
+    last_full_crawl_status: str | None
+    last_full_crawl_at: datetime | None
+    last_full_crawl_note: str | None
+    last_reconciled_at: datetime | None
+    pending_candidates: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True)
 class DailyRegionHistory:
     """One region's runs of one UTC day, for the charts."""
 
@@ -324,3 +339,12 @@ def region_stats(connection: Connection) -> list[RegionStats]:
     the report works on any schema version that has the core tables."""
     rows = connection.execute(text(REGION_STATS_SQL)).mappings()
     return [RegionStats(**row) for row in rows]
+
+
+def reconcile_statuses(connection: Connection) -> list[ReconcileStatus]:
+    """Per region and reconciled stream, from v_reconcile_status (migration 004)."""
+    rows = connection.execute(text(
+        "SELECT region_code, stream, last_full_crawl_status, last_full_crawl_at, "
+        "last_full_crawl_note, last_reconciled_at, pending_candidates, oldest_pending_at "
+        "FROM v_reconcile_status ORDER BY region_code, stream")).mappings()
+    return [ReconcileStatus(**row) for row in rows]

@@ -35,6 +35,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from sqlalchemy.engine import URL, make_url
 
 from target_breezeway_postgres import redact, rejects, runs
+from target_breezeway_postgres.conversions import shape as cv_shape
 from target_breezeway_postgres.database import (
     Database,
     DatabaseUnavailableError,
@@ -60,6 +61,7 @@ from target_breezeway_postgres.units import (
     StagedRow,
     VersionCompletion,
     convert_record,
+    foreign_record,
 )
 
 if t.TYPE_CHECKING:
@@ -335,6 +337,11 @@ class TargetBreezewayPostgres(Target):
         """Convert a record into the load unit; flush when the unit is full."""
         if not isinstance(record, dict):
             raise InvalidInputLine(f"RECORD of stream {stream!r} is not a JSON object")
+        foreign = self._foreign_region(record)
+        if foreign is not None:
+            self.unit.add(stream, foreign_record(stream, record, self.region_code, foreign))
+            self.tallies.read[(str(self.region_code), stream)] += 1
+            return
         if stream == CRAWLS_STREAM:
             self._add_crawl_report(record)
             return
@@ -357,6 +364,21 @@ class TargetBreezewayPostgres(Target):
         self.unit.add(stream, item)
         if self.unit.size >= self._batch_size:
             self.flush(keep_open_family=True)
+
+    def _foreign_region(self, record: dict) -> str | None:
+        """The reason a record cannot belong to this run: with `region_code` configured, a
+        record claiming another region (a stray TAP_BREEZEWAY_REGION_CODE in `.env` would
+        relabel another environment's data, and a full-table version would then retire the
+        other region's rows). None: it may load."""
+        if self.region_code is None:
+            return None
+        claimed = record.get("region_code")
+        if claimed == self.region_code:
+            return None
+        shown = claimed if isinstance(claimed, str) and REGION_CODE.match(claimed) else (
+            cv_shape(claimed))
+        return (f"foreign_region: the record says region {shown!s}, this run loads region "
+                f"{self.region_code} (target setting region_code)")
 
     def _add_crawl_report(self, record: dict) -> None:
         """A `crawls` record: kept for the end-of-run reconcile, or quarantined if malformed."""

@@ -138,6 +138,21 @@ def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = 
                      record if source is None else source, refed, flag)
 
 
+def foreign_record(stream: str, record: dict[str, Any], region_code: str, reason: str
+                   ) -> Reject:
+    """A record of another region than the run's: quarantined under the run's region (where
+    an operator looks), keyed by what it claims to be, never loaded, never counted as seen."""
+    mapping = MAPPINGS.get(stream)
+    names = mapping.key_properties if mapping else ("region_code", "stream", "scope")
+    claimed = {name: record.get(name) for name in names}
+    shown = {k: v if isinstance(v, int | str) and not isinstance(v, bool) else cv.shape(v)
+             for k, v in claimed.items()}
+    return Reject(stream, region_code,
+                  {**shown, "region_code": region_code, "claimed_region": str(
+                      record.get("region_code"))[:40], "record_sha": _fingerprint(record)},
+                  reason, record)
+
+
 def _key(mapping: TableMapping, record: dict[str, Any]) -> tuple[Key, str | None]:
     """The natural key as integers, or the reason there is none."""
     raw_key = [record.get(name) for name in mapping.key_properties]

@@ -1,7 +1,8 @@
 """The churn soak: weeks of upstream change, and the database never drifts beyond what it must.
 
 Every simulated day brings new, changed, finished, cancelled and deleted reservations and
-tasks, new and retired properties, photo and guest edits (breezeway_sim.churn). Every day
+tasks, new and retired properties, photo and guest edits, and live objects that leave every
+list yet still answer by id (breezeway_sim.churn). Every day
 each region runs its job as Meltano would (tap | target | confirm-deletions, incremental);
 every 7th day (and the last) the tap reads the whole window (`reconcile: true`).
 
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 from breezeway_sim import REGIONS as ALL_REGIONS
-from breezeway_sim import Simulator
+from breezeway_sim import ChurnRates, Simulator
 from pipeline import sync_region
 from tap_breezeway.tap import DEFAULT_START_DATE
 from truth import TruthDiff, compare
@@ -35,6 +36,13 @@ SCALE = float(os.environ.get("BREEZEWAY_SOAK_SCALE", "0.02"))
 _REGIONS = os.environ.get("BREEZEWAY_SOAK_REGIONS", "nashville,austin")
 REGIONS = list(ALL_REGIONS) if _REGIONS == "all" else _REGIONS.split(",")
 RECONCILE_EVERY = 7
+#: The default churn, plus the trap of an unknown list rule: a few live tasks and
+#: reservations leave every list yet answer 200 by id (absence is a candidate, not proof).
+RATES = ChurnRates(tasks_hidden=0.004, reservations_hidden=0.004)
+#: The simulated week deletes or hides ~6 % of a small region's tasks; the breaker's default
+#: (5 %) would rightly stop such a reconcile. Set for this churn, as an operator sets it for
+#: theirs (test_reconcile.py tests the breaker itself).
+TARGET = {"reconcile_breaker_ratio": 0.15}
 PARENTS = {"reservation": "reservations", "task": "tasks"}
 
 pytestmark = pytest.mark.slow
@@ -55,19 +63,20 @@ def reconcile_day(day: int) -> bool:
 
 
 def test_thirty_days_of_churn_converge(sim: Simulator, migrated_db: Any) -> None:
-    states = {region: sync_region(sim, region, migrated_db) for region in REGIONS}
+    states = {region: sync_region(sim, region, migrated_db, target_overrides=TARGET)
+              for region in REGIONS}
     assert_exact(diff_of(sim, migrated_db), "day 0 (first run)")
     pending: Counter[tuple[str, str]] = Counter()  # deletions since the last reconcile
     report = []
     for day in range(1, DAYS + 1):
-        churn = sim.advance_day()
+        churn = sim.advance_day(RATES)
         for region in REGIONS:
             for kind, table in PARENTS.items():
                 pending[(region, table)] += len(churn.deleted[region][kind])
         full = reconcile_day(day)
         for region in REGIONS:
             states[region] = sync_region(sim, region, migrated_db, states[region],
-                                         reconcile=full)
+                                         target_overrides=TARGET, reconcile=full)
         diff = diff_of(sim, migrated_db)
         report.append(f"day {day:2d} {'reconcile' if full else 'daily    '}: "
                       f"{diff.count('deleted_upstream', 'reservations')} reservations and "
@@ -80,6 +89,8 @@ def test_thirty_days_of_churn_converge(sim: Simulator, migrated_db: Any) -> None
             assert_only_pending_deletions(diff, pending, f"day {day}")
     print("\n" + "\n".join(report))
     assert sum(1 for day in range(1, DAYS + 1) if reconcile_day(day)) >= DAYS // 7
+    kept = migrated_db.query("SELECT count(*) FROM deletion_candidates WHERE outcome = 'alive'")
+    assert kept[0][0] > 0, "no list miss was confirmed alive: the trap was not exercised"
 
 
 def diff_of(sim: Simulator, db: Any) -> TruthDiff:
