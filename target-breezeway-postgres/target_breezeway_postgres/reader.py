@@ -83,6 +83,14 @@ class LineKeepingReader(MsgSpecReader):
             raise InvalidInputLine(
                 f"{self.describe()}: missing required key(s) {', '.join(sorted(missing))}")
 
+    def place(self, error: BaseException, text: str,
+              quiet: tuple[type[BaseException], ...]) -> str:
+        """An error's text with the line it happened at named (unless its type already
+        says where: `quiet`) and every value of that line withheld."""
+        if self.line is not None and not isinstance(error, quiet):
+            text += f" (at {self.describe()})"
+        return self.withhold_values(text)
+
     def describe(self) -> str:
         """`input line 12 (RECORD of stream 'tasks', key id=5, 812 bytes)`: enough to find
         the line, nothing of its content beyond identifiers."""

@@ -173,3 +173,31 @@ def _has_progress_markers(bookmark: dict[str, Any]) -> bool:
     return bool(bookmark.get("progress_markers")) or any(
         isinstance(part, dict) and part.get("progress_markers") for part in parts
     )
+
+
+HINT = "the extractor failed or was stopped; its own error is in the meltano run log"
+
+
+def early_end(state_messages: int, last_state: Any, open_versions: list[str],
+              unfinished_crawls: list[str], records_read: int) -> str | None:
+    """Why a tap's output ended before the tap completed, or None when it looks complete.
+
+    A singer-sdk tap writes STATE at the end of every stream, closes a full-table version
+    and clears its progress markers when a stream completes; tap-breezeway ends each
+    full-window crawl with a report. A tap that fails between two STATE messages with
+    nothing left open looks complete: such a run fails only in Meltano's exit code and log.
+    """
+    if state_messages == 0:
+        return (f"the tap's output ended before its first STATE message ({records_read} "
+                f"records read): {HINT}")
+    if open_versions:
+        return (f"the tap's output ended inside full-table stream(s) "
+                f"{', '.join(open_versions)} (version started, never completed): {HINT}")
+    if unfinished_crawls:
+        return (f"the tap's crawl of {', '.join(unfinished_crawls)} reported complete parts "
+                f"but never its end: {HINT}")
+    interrupted = interrupted_streams(last_state)
+    if interrupted:
+        return (f"the tap's last STATE has unfinished stream(s) {', '.join(interrupted)} "
+                f"(progress markers): {HINT}")
+    return None

@@ -1,14 +1,10 @@
-"""Thin SDK sinks: they hand records to the target's single load unit.
+"""Thin SDK sinks: a sink per stream is how the SDK knows a stream (its SCHEMA and keys).
 
-Records normally bypass them (the target's lean path, see target.py); they carry records
-only when stream maps or flattening are configured, and they give SCHEMA messages a sink
-per stream, which is how the SDK knows a stream and its key properties.
-
-A sink per stream is how the SDK routes messages, but one stream alone is not a load unit:
-`Target.drain_one` drains one full sink by itself, which would commit property photos before
-their properties. So a sink never writes its own batch. `process_batch` — whatever drain
-called it — flushes the target's whole unit, parents first; the unit flushes itself when it
-reaches `batch_size_rows` (which is why `is_full` is always False here).
+Records do not pass through them (the target hands RECORD messages to the load session,
+session.py); only the records of a BATCH message's files do, which the SDK reads into
+`process_batch`'s context. A drain writes nothing of its own: one stream alone is not a
+load unit (`Target.drain_one` would commit property photos before their properties), so
+any drain flushes the session's whole unit, parents first.
 """
 
 from __future__ import annotations
@@ -16,55 +12,47 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk.sinks import BatchSink
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from target_breezeway_postgres.target import TargetBreezewayPostgres
+    from target_breezeway_postgres.session import LoadSession
 
 
 class BreezewaySink(BatchSink):
-    """Routes the records and drains of a mapped stream to the target's load unit."""
+    """A mapped stream: BATCH files' records go to the load session like RECORD messages."""
 
-    def __init__(self, target: TargetBreezewayPostgres, *args: t.Any, **kwargs: t.Any) -> None:
-        self.breezeway_target = target
+    def __init__(self, target: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+        self.session: LoadSession = target.session
         super().__init__(target, *args, **kwargs)
 
+    @override
     def get_validator(self) -> None:
         """No JSON-schema validation: it dominates the load time, and our own typed
         conversion (conversions.py) decides what a column accepts, quarantining the rest."""
         return None
 
-    def _validate_and_parse(self, record: dict) -> dict:
-        """Skip the SDK's per-record timestamp parsing for the same reason."""
-        return record
-
-    def _singer_validate_message(self, record: dict) -> None:
-        """A record missing a key property is quarantined by the target, not fatal."""
-
     @property
+    @override
     def is_full(self) -> bool:
-        return False
+        return False  # the session's unit is bounded by batch_size_rows, not a sink
 
+    @override
     def process_record(self, record: dict, context: dict) -> None:
-        target = self.breezeway_target
-        target.add_record(self.stream_name, record, target.current_version)
+        self.session.add(self.stream_name, record)
 
+    @override
     def process_batch(self, context: dict) -> None:
-        """A drain (no records here: `process_record` handed them on already), or a BATCH
-        message's file (the SDK reads it into `context["records"]`): its records take the
-        same path as RECORD messages, then the whole unit is flushed."""
-        target = self.breezeway_target
+        """A drain (no records in it), or a BATCH message's file (`context["records"]`): its
+        records take the RECORD path, then the whole unit is flushed."""
         for record in context.get("records") or ():
-            target.add_record(self.stream_name, record)
-        target.flush()
+            self.session.add(self.stream_name, record)
+        self.session.flush()
 
 
 class SkippedStreamSink(BreezewaySink):
-    """A stream our schema has no table for (policy `skip`): counted and logged, not loaded."""
+    """A stream our schema has no table for (policy `skip`): counted, not loaded."""
 
-    def process_record(self, record: dict, context: dict) -> None:
-        self.breezeway_target.count_skipped(self.stream_name, record)
-
+    @override
     def process_batch(self, context: dict) -> None:
-        """Nothing buffered for a skipped stream; a BATCH file's records are counted."""
         for record in context.get("records") or ():
-            self.breezeway_target.count_skipped(self.stream_name, record)
+            self.session.count_skipped(self.stream_name, record)

@@ -1,617 +1,196 @@
 """target-breezeway-postgres: Breezeway streams into our FK-constrained PostgreSQL schema.
 
-The schema is ours (sql/ migrations, applied at start), not derived from SCHEMA messages.
-Records of all streams share one load unit written in one transaction, parents first;
-a STATE line on stdout means every record before it is committed (`_write_state_message`
-flushes and waits for the writer thread first).
-
-Records take a lean path: the raw record goes straight into the load unit, skipping the
-SDK's per-record work (validation is off anyway; metadata columns, sink bookkeeping and
-per-record metrics are not used). With `stream_maps` or flattening configured, records
-go through the SDK's path and its sinks instead, so those capabilities keep working.
-
-With `region_code` configured, the run of that region is recorded from its start (a
-run-level `sync_runs` row), so a run whose tap dies before any record is still visible.
-Meltano 4.4 tells the target nothing when the tap fails: it closes the target's stdin
-exactly as after a successful tap (no signal). The end of input is therefore judged from
-what the tap sent (see `_early_end`).
+An adapter from Singer messages to a load session (session.py), which does the work. A
+STATE line on stdout means every record before it is committed. RECORD messages go to the
+session as they came (their compact line kept for a reject) or through the configured
+stream maps: the SDK's per-record sink work is skipped. The SDK hooks taken over here are
+private names, pinned by tests/target/test_sdk_surface.py (why: docs/sdk-surface.md).
+Meltano tells the target nothing when the tap fails (it closes stdin as after a success),
+so with `region_code` set the end of input is judged from what the tap sent (runs.early_end).
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 import typing as t
 import uuid
-from collections import Counter, defaultdict
 from functools import cached_property
 
-import psycopg2
-import sqlalchemy as sa
 from singer_sdk import Target
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib.exceptions import InvalidInputLine
-from sqlalchemy.engine import URL, make_url
+from typing_extensions import override
 
-from target_breezeway_postgres import redact, rejects, runs
-from target_breezeway_postgres.conversions import shape as cv_shape
-from target_breezeway_postgres.database import (
-    Database,
-    DatabaseUnavailableError,
-    RetryPolicy,
-    engine_for,
-)
-from target_breezeway_postgres.loader import BackgroundWriter, Loader, create_stage_tables
-from target_breezeway_postgres.mapping import MAPPINGS
-from target_breezeway_postgres.migrations import apply_migrations, quote_schema
+from target_breezeway_postgres import redact, runs
+from target_breezeway_postgres.database import engine_for
 from target_breezeway_postgres.reader import LineKeepingReader
-from target_breezeway_postgres.reconcile import (
-    CRAWLS_STREAM,
-    BreakerLimits,
-    CrawlLog,
-    CrawlReportError,
-    reconcile,
+from target_breezeway_postgres.session import (
+    LOADABLE,
+    LoadSession,
+    NotARecordError,
+    TerminatedError,
+    UnknownStreamError,
+)
+from target_breezeway_postgres.settings import (
+    CONFIG_SCHEMA,
+    NO_DATABASE,
+    SessionSettings,
+    connection_url,
+    database_configured,
+    secrets_of,
 )
 from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
-from target_breezeway_postgres.units import (
-    REGION_CODE,
-    LoadUnit,
-    Reject,
-    StagedRow,
-    VersionCompletion,
-    convert_record,
-    foreign_record,
-)
 
 if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
-
-PROGRESS_EVERY_SECONDS = 30.0
-DEFAULT_BATCH_SIZE_ROWS = 20000
-DEFAULT_REFEED_BATCH_SIZE = 1000
-DEFAULT_REJECT_MAX_ATTEMPTS = 20
-
-
-class UnknownStreamError(RuntimeError):
-    """A stream with no table, under `unknown_stream_policy: error`."""
-
-
-class TerminatedError(RuntimeError):
-    """SIGTERM/SIGINT: the run stops, the open load unit is rolled back, runs are failed."""
-
-
-NO_DATABASE = (
-    "no database configured: set BREEZEWAY_DATABASE_URL (meltano.yml passes it to the "
-    "target as sqlalchemy_url), or the target's sqlalchemy_url or host settings. The "
-    "embedded PostgreSQL is for the demo only and must be asked for (setting embedded: true)."
-)
-
-
-def database_configured(config: t.Mapping[str, t.Any]) -> bool:
-    """A database URL, a host, or the embedded server explicitly asked for: a forgotten URL
-    must stop the run, not load production data into a folder under .meltano/."""
-    return bool(config.get("sqlalchemy_url") or config.get("host") or config.get("embedded"))
-
-
-def connection_url(config: t.Mapping[str, t.Any]) -> str:
-    """The SQLAlchemy URL: `sqlalchemy_url`, else host/port/user/..., else (only with
-    `embedded: true`) the embedded server's."""
-    if config.get("sqlalchemy_url"):
-        url = make_url(config["sqlalchemy_url"])
-    elif config.get("host"):
-        url = URL.create(
-            "postgresql+psycopg2",
-            username=config.get("user"),
-            password=config.get("password"),
-            host=config["host"],
-            port=config.get("port") or 5432,
-            database=config.get("database") or "postgres",
-        )
-    elif config.get("embedded"):
-        from target_breezeway_postgres import embedded
-
-        url = make_url(embedded.embedded_url(dict(config)))
-    else:
-        raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg2")
-    if config.get("sslmode"):
-        url = url.update_query_dict({"sslmode": config["sslmode"]})
-    return url.render_as_string(hide_password=False)
-
 
 class TargetBreezewayPostgres(Target):
     """Singer target for tap-breezeway streams (see docs/streams.md)."""
 
     name = "target-breezeway-postgres"
     default_sink_class = BreezewaySink
-    # msgspec parses lines much faster than json (the SDK's msgspec extra).
-    message_reader_class = LineKeepingReader
-    # One transaction spans all sinks; parallel drains would break FK order.
-    max_parallelism = 1  # type: ignore[assignment]
-
-    config_jsonschema = th.PropertiesList(
-        th.Property("sqlalchemy_url", th.StringType, secret=True, title="SQLAlchemy URL",
-                    description="postgresql+psycopg2://user:password@host:port/db; "
-                    "overrides host/port/user/password/database."),
-        th.Property("host", th.StringType, title="Host", description="PostgreSQL host."),
-        th.Property("port", th.IntegerType, default=5432, title="Port",
-                    description="PostgreSQL port."),
-        th.Property("user", th.StringType, title="User", description="PostgreSQL user."),
-        th.Property("password", th.StringType, secret=True, title="Password",
-                    description="PostgreSQL password."),
-        th.Property("database", th.StringType, title="Database",
-                    description="Database name (default postgres)."),
-        th.Property("sslmode", th.StringType, title="SSL mode",
-                    description="libpq sslmode: disable, require, verify-full, ..."),
-        th.Property("schema", th.StringType, default="api_integrations", title="Schema",
-                    description="Schema holding our tables; migrations are applied at start."),
-        th.Property("batch_size_rows", th.IntegerType, default=DEFAULT_BATCH_SIZE_ROWS,
-                    title="Load unit size",
-                    description="Records buffered (all streams together) per transaction; "
-                    "bounds memory."),
-        th.Property("refeed_batch_size", th.IntegerType(minimum=1),
-                    default=DEFAULT_REFEED_BATCH_SIZE, title="Re-feed page size",
-                    description="Open rejects read back per query when they are fed again "
-                    "at the start of a region's load (oldest first); bounds memory."),
-        th.Property("reject_max_attempts", th.IntegerType(minimum=1),
-                    default=DEFAULT_REJECT_MAX_ATTEMPTS, title="Reject attempts",
-                    description="Runs that try a rejected record (its first failure "
-                    "included) before it is marked dead: still open and shown by "
-                    "breezeway-status, no longer fed again."),
-        th.Property("unknown_stream_policy", th.StringType, default="skip",
-                    allowed_values=["skip", "error"], title="Unknown stream policy",
-                    description="A stream without a table: skip (logged and counted) or error."),
-        th.Property("region_code", th.StringType(pattern="^([a-z0-9_]{1,32})?$"),
-                    title="Region code",
-                    description="The region this run loads (the tap's region_code). When set, "
-                    "the run is recorded for it from the start, so a run that fails before "
-                    "any record is still shown failed by breezeway-status. Empty: not set."),
-        th.Property("reconcile_breaker_ratio", th.NumberType(minimum=0, maximum=1),
-                    default=0.05, title="Reconcile breaker ratio",
-                    description="A reconcile whose deletion candidates exceed this share of a "
-                    "region's live rows (and the floor below) retires nothing and is recorded "
-                    "as tripped: a partial crawl or an API change is likelier than a mass "
-                    "deletion."),
-        th.Property("reconcile_breaker_floor", th.IntegerType(minimum=0), default=20,
-                    title="Reconcile breaker floor",
-                    description="Up to this many deletion candidates never trip the breaker "
-                    "(small regions)."),
-        th.Property("db_retry_attempts", th.IntegerType(minimum=1), default=6,
-                    title="Database retry attempts",
-                    description="Attempts of one transaction whose connection is lost "
-                    "(restart, failover, idle kill) before the run fails; each attempt on a "
-                    "new connection."),
-        th.Property("db_retry_wait_s", th.NumberType(minimum=0), default=1,
-                    title="Database retry wait (s)",
-                    description="First wait before a new attempt; doubled each time, at "
-                    "most 30 s."),
-        th.Property("run_id", th.StringType, title="Run id",
-                    description="Identifies this run in sync_runs/load_rejects; "
-                    "default: a new UUID."),
-        th.Property("embedded", th.BooleanType, default=False, title="Embedded PostgreSQL",
-                    description="With no sqlalchemy_url or host: start (or reuse) a "
-                    "PostgreSQL server of the target's own, for the demo. Off: a run without "
-                    "a database fails at start."),
-        th.Property("embedded_data_dir", th.StringType, title="Embedded data directory",
-                    description="Where the embedded PostgreSQL keeps its data "
-                    "(default .meltano/breezeway-postgres in the project)."),
-    ).to_dict()
+    message_reader_class = LineKeepingReader  # msgspec; lines described, never quoted
+    max_parallelism = 1  # type: ignore[assignment]  # one transaction spans all sinks
+    config_jsonschema = CONFIG_SCHEMA
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         if not database_configured(self.config):
             raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
-        self.run_id: str = self.config.get("run_id") or str(uuid.uuid4())
-        self.region_code: str | None = self.config.get("region_code") or None
         self._state_messages = 0
         self._last_state: t.Any = None
-        self.unit = LoadUnit()
-        self.tallies = runs.RunTallies()
-        self.skipped: Counter[str] = Counter()
-        self.current_version: int | None = None
-        self._batch_size = self.config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS
-        self._refeed_batch_size = (self.config.get("refeed_batch_size")
-                                   or DEFAULT_REFEED_BATCH_SIZE)
-        self._reject_max_attempts = (self.config.get("reject_max_attempts")
-                                     or DEFAULT_REJECT_MAX_ATTEMPTS)
         # Stream maps and flattening live in the SDK's record path: keep it for them.
         self._lean = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
-        self._refed_regions: set[str] = set()
-        self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
-        self._activations: defaultdict[str, set[int]] = defaultdict(set)
-        self.crawl_log = CrawlLog()
-        self._started = time.monotonic()
-        self._last_progress = self._started
-
-    # --- database ------------------------------------------------------------------------
 
     @cached_property
-    def engine(self) -> sa.Engine:
-        return engine_for(connection_url(self.config))
+    def session(self) -> LoadSession:
+        return LoadSession(engine_for(connection_url(self.config)),
+                           SessionSettings.from_config(self.config),
+                           self.config.get("run_id") or str(uuid.uuid4()),
+                           self.config.get("region_code") or None, secrets_of(self.config))
 
-    @cached_property
-    def database(self) -> Database:
-        """The session (made on first use, not at construction: `--about` needs no DB);
-        the migrations are applied first."""
-        schema = self.config.get("schema") or "api_integrations"
+    @property
+    def run_id(self) -> str:
+        return self.session.run_id
 
-        def prepare(connection: t.Any) -> None:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
-            create_stage_tables(connection)
-
-        policy = RetryPolicy(int(self.config.get("db_retry_attempts") or 6),
-                             float(self.config.get("db_retry_wait_s", 1.0)))
-        database = Database(self.engine, prepare, policy)
-        database.retrying(lambda: apply_migrations(self.engine, schema), "applying migrations",
-                          self.engine)
-        return database
-
-    @cached_property
-    def loader(self) -> Loader:
-        return Loader(self.database, self.run_id)
-
-    def transact(self, work: t.Callable[[t.Any], t.Any], what: str) -> t.Any:
-        """`work(cursor)` in one transaction of the session, once the writer (which shares
-        it) is done with the unit in flight."""
-        if "writer" in self.__dict__:
-            self.writer.wait()
-        return self.database.transaction(work, what)
-
-    @cached_property
-    def writer(self) -> BackgroundWriter:
-        return BackgroundWriter(self.loader)
-
-    def _secrets(self) -> tuple[str, ...]:
-        """Configured secret values, masked wherever they appear in an error text; the
-        password inside `sqlalchemy_url` too (a driver error may quote it alone)."""
-        secrets = [str(self.config.get(k) or "") for k in ("password", "sqlalchemy_url")]
-        with contextlib.suppress(sa.exc.ArgumentError, ValueError):
-            secrets.append(make_url(secrets[1]).password or "")
-        return tuple(secrets)
-
-    def _error_text(self, error: BaseException) -> str:
-        """The text of a failed run, as stored, logged and re-raised: the error described
-        (see redact.describe_error), the input line it happened at named by its number,
-        stream and key, any value of that line withheld, secrets scrubbed, length bounded."""
-        text = redact.describe_error(error)
-        reader = self.message_reader
-        if isinstance(reader, LineKeepingReader):
-            # A signal or a line error already said where it came from.
-            if reader.line is not None and not isinstance(
-                    error, InvalidInputLine | TerminatedError | KeyboardInterrupt):
-                text += f" (at {reader.describe()})"
-            text = reader.withhold_values(text)
-        return redact.safe_text(text, self._secrets())
-
-    # --- sinks ---------------------------------------------------------------------------
-
+    @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        if stream_name in MAPPINGS or stream_name == CRAWLS_STREAM:
+        if stream_name in LOADABLE:
             return BreezewaySink
         if self.config.get("unknown_stream_policy", "skip") == "error":
-            raise UnknownStreamError(
-                f"stream {stream_name!r} has no table (known: {', '.join(MAPPINGS)}); "
-                "set unknown_stream_policy=skip to skip it"
-            )
+            raise UnknownStreamError(f"stream {stream_name!r} has no table; set "
+                                     "unknown_stream_policy=skip to skip it")
         self.logger.warning("stream %r has no table: its records are skipped and counted",
                             stream_name)
         return SkippedStreamSink
 
-    def count_skipped(self, stream_name: str, record: t.Any) -> None:
-        """A record of a stream without a table: counted for the log and, per region, for
-        `sync_runs.records_skipped` (written when the run ends). Its region is the
-        configured one, else the record's; a record with neither is only logged."""
-        self.skipped[stream_name] += 1
-        region_code = self.region_code
-        if region_code is None and isinstance(record, dict):
-            claimed = record.get("region_code")
-            if isinstance(claimed, str) and REGION_CODE.match(claimed):
-                region_code = claimed
-        if region_code is not None:
-            self.tallies.skipped[(region_code, stream_name)] += 1
+    # --- Singer messages -> the session --------------------------------------------------
 
-    # --- records, versions, flushes ------------------------------------------------------
-
+    @override
     def _process_record_message(self, message_dict: dict) -> None:
-        """Lean path: the raw record goes to the load unit, with its line and version."""
-        if not self._lean:
-            self.current_version = message_dict.get("version")
-            super()._process_record_message(message_dict)
-            return
+        """The record to the session: as it came (its compact line kept for a reject), or
+        through the configured stream maps and flattening (public mapper API)."""
         self._assert_line_requires(message_dict, requires={"stream", "record"})
-        stream = message_dict["stream"]
+        stream, record = message_dict["stream"], message_dict["record"]
         if stream not in self.mapper.stream_maps:
             self._assert_sink_exists(stream)  # raises: a record before its SCHEMA
-        if stream in MAPPINGS or stream == CRAWLS_STREAM:
-            self.add_record(stream, message_dict["record"], message_dict.get("version"),
-                            self.message_reader.line)
+        version = message_dict.get("version")
+        if self._lean:
+            reader = self.message_reader
+            self._add(stream, record, version,
+                      reader.line if isinstance(reader, LineKeepingReader) else None)
         else:
-            self.count_skipped(stream, message_dict["record"])
+            for stream_map in self.mapper.stream_maps[stream]:
+                mapped = stream_map.transform(record)
+                if mapped is not None:
+                    self._add(stream_map.stream_alias, mapped, version)
         self._handle_max_record_age()
 
-    def add_record(self, stream: str, record: dict, version: int | None = None,
-                   line: str | None = None) -> None:
-        """Convert a record into the load unit; flush when the unit is full."""
-        if not isinstance(record, dict):
-            raise InvalidInputLine(f"RECORD of stream {stream!r} is not a JSON object")
-        foreign = self._foreign_region(record)
-        if foreign is not None:
-            self.unit.add(stream, foreign_record(stream, record, self.region_code, foreign))
-            self.tallies.read[(str(self.region_code), stream)] += 1
-            return
-        if stream == CRAWLS_STREAM:
-            self._add_crawl_report(record)
-            return
-        mapping = MAPPINGS[stream]
-        region_code = record.get("region_code")
-        known_region = region_code in self._refed_regions
-        if not known_region and isinstance(region_code, str) and REGION_CODE.match(region_code):
-            self._refeed(region_code)
-            known_region = True
-        if mapping.full_table and known_region and self.unit.completes(stream, region_code):
-            self.flush()
-        item = convert_record(mapping, record, source=line)
-        if known_region:
-            self.tallies.read[(region_code, stream)] += 1
-        if isinstance(item, StagedRow):
-            self.crawl_log.saw(stream, item.region_code, item.key[0])
-        if version is not None and mapping.full_table and isinstance(item, StagedRow):
-            seen = self._seen.setdefault((stream, version), {})
-            seen.setdefault(item.region_code, set()).add(item.key[0])
-        self.unit.add(stream, item)
-        if self.unit.size >= self._batch_size:
-            self.flush(keep_open_family=True)
-
-    def _foreign_region(self, record: dict) -> str | None:
-        """The reason a record cannot belong to this run: with `region_code` configured, a
-        record claiming another region (a stray TAP_BREEZEWAY_REGION_CODE in `.env` would
-        relabel another environment's data, and a full-table version would then retire the
-        other region's rows). None: it may load."""
-        if self.region_code is None:
-            return None
-        claimed = record.get("region_code")
-        if claimed == self.region_code:
-            return None
-        shown = claimed if isinstance(claimed, str) and REGION_CODE.match(claimed) else (
-            cv_shape(claimed))
-        return (f"foreign_region: the record says region {shown!s}, this run loads region "
-                f"{self.region_code} (target setting region_code)")
-
-    def _add_crawl_report(self, record: dict) -> None:
-        """A `crawls` record: kept for the end-of-run reconcile, or quarantined if malformed."""
+    def _add(self, stream: str, record: t.Any, version: int | None = None,
+             line: str | None = None) -> None:
         try:
-            self.crawl_log.add_report(record)
-        except CrawlReportError as error:
-            region = record.get("region_code")
-            key = {k: record.get(k) for k in ("region_code", "stream", "scope")}
-            self.unit.add(CRAWLS_STREAM, Reject(
-                CRAWLS_STREAM, region if isinstance(region, str) else None,
-                {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
-                f"invalid_record: {error}", record))
+            self.session.add(stream, record, version, line)
+        except NotARecordError as error:
+            raise InvalidInputLine(str(error)) from None
 
-    def _refeed(self, region_code: str) -> None:
-        """Open rejects of a region go into the load before its first new record, a page
-        at a time, flushing full units in between: memory stays flat however many are open.
-        The writer is waited for before each query (it owns the connection meanwhile)."""
-        self._refed_regions.add(region_code)
-        fed = 0
-        for stream, records in rejects.refeed_pages(
-                lambda work: self.transact(work, "re-feeding rejects"), self.run_id,
-                region_code, self._refeed_batch_size, self._reject_max_attempts):
-            for record in records:
-                self.unit.add(stream, convert_record(MAPPINGS[stream], record, refed=True))
-            fed += len(records)
-            if self.unit.size >= self._batch_size:
-                self.flush(keep_open_family=True)
-        if fed:
-            self.logger.info("region %s: %d open rejects fed again", region_code, fed)
-
+    @override
     def _process_activate_version_message(self, message_dict: dict) -> None:
-        """Handled here, not per sink: the SDK's sink hook warns about _sdc columns we
-        do not use, and a version completion concerns the whole load unit."""
+        """Not per sink: a version's completion concerns the whole load unit."""
         self._assert_line_requires(message_dict, requires={"stream", "version"})
-        stream = message_dict["stream"]
-        if stream in MAPPINGS:
-            self.activate_version(stream, message_dict["version"])
-        else:
-            self.logger.info("ACTIVATE_VERSION for stream %r without a table ignored", stream)
+        self.session.activate_version(message_dict["stream"], message_dict["version"])
 
-    def activate_version(self, stream: str, version: int) -> None:
-        """Soft-delete on the END of a full-table version, never on its start marker. The
-        soft delete runs at the end of the current unit's transaction, after its upserts."""
-        mapping = MAPPINGS[stream]
-        if not mapping.full_table:
-            self.logger.info("ACTIVATE_VERSION for incremental stream %s ignored", stream)
-            return
-        seen = self._seen.pop((stream, version), None)
-        if seen is None and version not in self._activations[stream]:
-            self._activations[stream].add(version)  # start of the version
-            return
-        self._activations[stream].discard(version)
-        self.unit.completions.append(VersionCompletion(stream, version, seen or {}))
-
-    def flush(self, keep_open_family: bool = False) -> None:
-        """Hand the load unit to the writer (one transaction, parents first)."""
-        if not self.unit:
-            return
-        carry = self.unit.split_open_family() if keep_open_family else LoadUnit()
-        if self.unit:
-            self.writer.submit(self.unit, self.tallies, Counter(self.tallies.read))
-        self.unit = carry
-        self._log_progress()
-
+    @override
     def _process_state_message(self, message_dict: dict) -> None:
-        """Remembered for the end-of-input judgement: the tap's last STATE shows whether
-        it completed its streams."""
+        """Remembered for the end-of-input judgement (the tap's last STATE)."""
         self._state_messages += 1
         self._last_state = message_dict.get("value")
         super()._process_state_message(message_dict)
 
+    @override
     def _write_state_message(self, state: dict) -> None:
         """STATE only once every record before it is committed."""
-        self.flush()
-        if "writer" in self.__dict__:
-            self.writer.wait()
+        self.session.commit_point()
         super()._write_state_message(state)
 
-    def _log_progress(self) -> None:
-        now = time.monotonic()
-        if now - self._last_progress < PROGRESS_EVERY_SECONDS:
-            return
-        self._last_progress = now
-        total = sum(self.tallies.read.values())
-        self.logger.info("progress: %d records read, %.0f records/s", total,
-                         total / max(now - self._started, 1e-6))
-
-    # --- run lifecycle -------------------------------------------------------------------
-
+    @override
     def process_endofpipe(self) -> None:
-        self.flush()
-        if "writer" in self.__dict__:
-            self.writer.wait()
+        self.session.commit_point()
         super().process_endofpipe()
 
+    @override
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
+        """Never commit a half-read unit on SIGTERM: unwind (rollback), fail the run."""
+        raise TerminatedError(f"terminated by signal {signum}")
+
+    # --- the run -------------------------------------------------------------------------
+
+    @override
     def listen(self, file_input: t.IO[str] | None = None) -> None:
-        """Run, then mark this run's sync_runs rows succeeded — or failed, on any error or
-        when the input shows that the tap stopped early.
-
-        A tap failure is recorded, but the target exits 0: everything it received is
-        committed, and Meltano reports the extractor's own failure and exit code.
-
-        An error is recorded and re-raised with its safe text (`_error_text`), outside the
-        `except` block: an error while recording it must not chain the original, whose text
-        may quote input, into the log.
-        """
+        """Run, then record it succeeded — or failed, on any error or when the input shows
+        the tap stopped early. A tap failure is recorded, but the target exits 0: what it
+        received is committed, and Meltano reports the extractor's own failure. An error is
+        re-raised with its safe text only (`_error_text`), nothing chained."""
         try:
-            self._listen(file_input)
+            self._run(file_input)
         finally:
-            self.close()
+            self.session.close()
 
-    def close(self) -> None:
-        """Hand back the session and the engine's pool (the run is over)."""
-        if "database" in self.__dict__:
-            self.database.close()
-        if "engine" in self.__dict__:
-            self.engine.dispose()
-
-    def _listen(self, file_input: t.IO[str] | None) -> None:
+    def _run(self, file_input: t.IO[str] | None) -> None:
         failure: BaseException | None = None
         try:
-            self._start_region_run()
+            self.session.start()
             super().listen(file_input)
             early_end = self._early_end()
-            self._reconcile(early_end)
+            self.session.reconcile(self._reconcile_skip(early_end))
         except BaseException as error:  # noqa: BLE001 -- recorded and re-raised below
             failure = error
         if failure is not None:
             text = self._error_text(failure)
-            safe = redact.with_message(failure, text)
-            self._finish("failed", text)
-            raise safe from None
+            self.session.finish("failed", text)
+            raise redact.with_message(failure, text) from None
         # Only with region_code set is this input one tap run of one region (a file piped
         # in by hand need not carry STATE): then an early end fails the run.
-        incomplete = early_end if self.region_code is not None else None
-        if incomplete:
-            self._finish("failed", incomplete)
-        else:
-            self._finish("succeeded", None)
+        incomplete = early_end if self.session.region_code is not None else None
+        self.session.finish("failed" if incomplete else "succeeded", incomplete)
 
-    def _start_region_run(self) -> None:
-        """The run-level row of the configured region, committed before any input is read
-        (connects and migrates now rather than at the first record)."""
-        if self.region_code is None:
-            return
-        region = self.region_code
-        self.transact(lambda cursor: runs.start_region_run(cursor, self.run_id, region),
-                      "recording the run's start")
-        self.logger.info("run %s of region %s started", self.run_id, self.region_code)
-
-    def _reconcile(self, early_end: str | None) -> None:
-        """Deletion candidates from this run's complete crawls (reconcile.py), in one
-        transaction after the last unit; judged only when the tap's input ended complete."""
-        if "database" not in self.__dict__:
-            return  # never connected: nothing was read
-        skip = None
-        if early_end:
-            skip = f"not judged: {early_end}"
-        elif not self._lean:
-            skip = "not judged: the target applies stream maps or flattening to records"
-        limits = BreakerLimits(float(self.config.get("reconcile_breaker_ratio", 0.05)),
-                               int(self.config.get("reconcile_breaker_floor", 20)))
-        self.transact(lambda cursor: reconcile(cursor, self.run_id, self.crawl_log, limits,
-                                               skip), "reconciling deletions")
-
-    def _early_end(self) -> str | None:
-        """Why the input ended before the tap completed, or None when it looks complete.
-
-        A singer-sdk tap writes STATE at the end of every stream, sends a full-table
-        version's closing ACTIVATE_VERSION at the stream's end and clears its progress
-        markers once a stream completes. A tap that fails between two STATE messages with
-        nothing left open cannot be told apart from one that finished: such a run shows
-        succeeded here and failed only in Meltano's exit code and log.
-        """
-        hint = "the extractor failed or was stopped; its own error is in the meltano run log"
-        if self._state_messages == 0:
-            read = sum(self.tallies.read.values())
-            return (f"the tap's output ended before its first STATE message ({read} "
-                    f"records read): {hint}")
-        open_versions = sorted(s for s, versions in self._activations.items() if versions)
-        if open_versions:
-            return (f"the tap's output ended inside full-table stream(s) "
-                    f"{', '.join(open_versions)} (version started, never completed): {hint}")
-        unfinished = self.crawl_log.unfinished()
-        if unfinished:
-            return (f"the tap's crawl of {', '.join(unfinished)} reported complete parts but "
-                    f"never its end: {hint}")
-        interrupted = runs.interrupted_streams(self._last_state)
-        if interrupted:
-            return (f"the tap's last STATE has unfinished stream(s) {', '.join(interrupted)} "
-                    f"(progress markers): {hint}")
+    def _reconcile_skip(self, early_end: str | None) -> str | None:
+        if early_end or not self._lean:
+            return f"not judged: {early_end or 'the target applies stream maps to records'}"
         return None
 
-    def _finish(self, status: str, error_text: str | None) -> None:
-        if error_text:
-            region = f" of region {self.region_code}" if self.region_code else ""
-            self.logger.error("run %s%s failed: %s", self.run_id, region, error_text)
-        if "database" not in self.__dict__ and not self.tallies.skipped:
-            return  # never connected and nothing to record
-        writer_error = self.writer.join() if "writer" in self.__dict__ else None
-        if writer_error is not None:
-            self.logger.error("writing a load unit failed: %s", redact.safe_text(
-                redact.describe_error(writer_error), self._secrets()))
+    def _early_end(self) -> str | None:
+        session = self.session
+        return runs.early_end(self._state_messages, self._last_state, session.open_versions(),
+                              session.crawl_log.unfinished(),
+                              sum(session.tallies.read.values()))
 
-        def record(cursor: t.Any) -> None:
-            if error_text:
-                runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
-            runs.write_skipped(cursor, self.run_id, self.tallies.skipped)
-            runs.finish(cursor, self.run_id, status, error_text)
-
-        try:  # on a new connection if the one the run failed on is gone
-            self.database.transaction(record, "recording the run's end")
-        except (DatabaseUnavailableError, psycopg2.Error) as error:
-            self.logger.error("run %s could not be recorded as %s: %s", self.run_id, status,
-                              redact.safe_text(redact.describe_error(error), self._secrets()))
-            if status == "succeeded":
-                raise
-        self._log_totals(status)
-
-    def _log_totals(self, status: str) -> None:
-        streams = sorted({stream for _, stream in self.tallies.pairs()})
-        for stream in streams:
-            loaded = sum(v for (_, s), v in self.tallies.loaded.items() if s == stream)
-            rejected = sum(v for (_, s), v in self.tallies.rejected.items() if s == stream)
-            self.logger.info("%s: %d loaded, %d rejected", stream, loaded, rejected)
-        for stream, count in sorted(self.skipped.items()):
-            self.logger.warning("%s: %d records skipped (no table)", stream, count)
-        self.logger.info("run %s %s in %.1fs", self.run_id, status,
-                         time.monotonic() - self._started)
-
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:
-        """Do not commit a half-read unit on SIGTERM: unwind (rollback), fail the run."""
-        raise TerminatedError(f"terminated by signal {signum}")
+    def _error_text(self, error: BaseException) -> str:
+        """The failed run's text: described, its input line named (never quoted)."""
+        reader = self.message_reader
+        text = redact.describe_error(error)
+        if isinstance(reader, LineKeepingReader):
+            text = reader.place(error, text, quiet=(InvalidInputLine, TerminatedError,
+                                                    KeyboardInterrupt))
+        return redact.safe_text(text, self.session.secrets)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def sync_region(
         with redirect_stdout(emitted):
             target.listen(io.StringIO(singer.read()))
     finally:
-        target.engine.dispose()
+        target.session.close()
     states = [json.loads(line) for line in emitted.getvalue().splitlines() if line.strip()]
     if not states:
         raise AssertionError(f"the target emitted no state for region {region}")

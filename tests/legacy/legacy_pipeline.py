@@ -34,7 +34,7 @@ def run_target(db: Any, lines: Iterable[str], region: str) -> None:
         with redirect_stdout(io.StringIO()):
             target.listen(iter(lines))
     finally:
-        target.engine.dispose()
+        target.session.close()
 
 
 def sync(sim: Simulator, db: Any, region: str) -> None:

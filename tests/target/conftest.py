@@ -27,7 +27,7 @@ def run_target(migrated_db: Any, capsys: pytest.CaptureFixture[str]
         try:
             target.listen(io.StringIO(singer.dumps(singer.with_schemas(messages))))
         finally:
-            target.engine.dispose()
+            target.session.close()
         return [line for line in capsys.readouterr().out.splitlines() if line.strip()]
 
     return run

@@ -62,7 +62,7 @@ def load(db: Any, messages: list[dict[str, Any]]) -> None:
         with redirect_stdout(io.StringIO()):
             target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
     finally:
-        target.engine.dispose()
+        target.session.close()
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 from target_breezeway_postgres import embedded
 from target_breezeway_postgres.runs import scrub
-from target_breezeway_postgres.target import TargetBreezewayPostgres, connection_url
+from target_breezeway_postgres.settings import connection_url
+from target_breezeway_postgres.target import TargetBreezewayPostgres
 
 
 def test_url_from_parts_with_sslmode():

@@ -125,7 +125,7 @@ def test_the_target_uses_it_only_when_asked(data_dir, migrated_db):
     try:
         target.listen(io.StringIO(singer.dumps(messages)))
     finally:
-        target.engine.dispose()
+        target.session.close()
     connection = psycopg2.connect(embedded.start(data_dir))
     try:
         with connection.cursor() as cursor:

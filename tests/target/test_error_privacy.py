@@ -51,7 +51,7 @@ def run_lines(db: Any, text: str, **config: Any) -> BaseException:
     finally:
         # The exception's traceback keeps the target alive after the test: its session
         # must be closed now, while the test database still exists (listen closes it).
-        target.close()
+        target.session.close()
     return raised.value
 
 

@@ -58,7 +58,7 @@ class Pipeline:
         out = io.StringIO()
         with redirect_stdout(out):
             target.listen(io.StringIO(text))
-        target.engine.dispose()
+        target.session.close()
         # A target writes each committed state as a bare JSON line (Meltano stores it).
         states = [json.loads(line) for line in out.getvalue().splitlines() if line]
         if states:

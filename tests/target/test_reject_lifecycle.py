@@ -5,20 +5,20 @@ a table are counted in `sync_runs`."""
 from __future__ import annotations
 
 import io
+from functools import cached_property
 from typing import Any
 
 import singer_messages as singer
+from target_breezeway_postgres.session import LoadSession
 from target_breezeway_postgres.status import main as status_main
 from target_breezeway_postgres.target import TargetBreezewayPostgres
 from target_helpers import target_config
 
 
-class UnitSizeTarget(TargetBreezewayPostgres):
-    """The real target, noting the size of every load unit it hands to the writer."""
+class UnitSizeSession(LoadSession):
+    """The real load session, noting the size of every load unit it hands to the writer."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.unit_sizes: list[int] = []
+    unit_sizes: list[int]
 
     def flush(self, keep_open_family: bool = False) -> None:
         if self.unit.size:
@@ -26,12 +26,27 @@ class UnitSizeTarget(TargetBreezewayPostgres):
         super().flush(keep_open_family)
 
 
+class UnitSizeTarget(TargetBreezewayPostgres):
+    """The real target with a UnitSizeSession."""
+
+    @cached_property
+    def session(self) -> LoadSession:
+        session = super().session
+        session.__class__ = UnitSizeSession
+        session.unit_sizes = []
+        return session
+
+    @property
+    def unit_sizes(self) -> list[int]:
+        return self.session.unit_sizes
+
+
 def run(db: Any, messages: list[dict[str, Any]], **config: Any) -> UnitSizeTarget:
     target = UnitSizeTarget(config=target_config(db, **config))
     try:
         target.listen(io.StringIO(singer.dumps(singer.with_schemas(messages))))
     finally:
-        target.engine.dispose()
+        target.session.close()
     return target
 
 

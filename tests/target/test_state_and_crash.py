@@ -56,7 +56,7 @@ def test_state_is_written_only_after_the_records_before_it_are_committed(
     monkeypatch.setattr(sys, "stdout", probe)
     target.listen(io.StringIO(singer.dumps(singer.with_schemas(messages))))
     monkeypatch.undo()
-    target.engine.dispose()
+    target.session.close()
     by_marker = dict(probe.seen)
     assert by_marker["smoky-properties"]["properties"] == 3
     assert by_marker["smoky-properties"]["property_photos"] == 6

@@ -40,7 +40,7 @@ def test_full_sync_of_two_regions_equals_the_simulator(simulator, migrated_db, c
         text = tap_output(simulator, region)
         target = TargetBreezewayPostgres(config=target_config(migrated_db))
         target.listen(io.StringIO(text))
-        target.engine.dispose()
+        target.session.close()
     capsys.readouterr()
     for region in REGIONS:
         data, hard = simulator.data(region), simulator.hard_cases(region)
