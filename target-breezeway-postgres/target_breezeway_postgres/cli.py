@@ -99,6 +99,7 @@ def _confirm_deletions(engine: Engine, schema: str, tap_config_path: Path | None
     raw = engine.raw_connection()
     try:
         connection = raw.driver_connection
+        assert connection is not None  # a pooled psycopg2 connection
         with connection.cursor() as cursor:
             cursor.execute(f"SET search_path TO {quote_schema(schema)}, public")
         connection.commit()

@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -125,7 +126,7 @@ def apply_migrations_on(
     set_search_path(connection, schema)
     _create_bookkeeping_tables(connection)
     recorded = connection.execute(text("SELECT version, checksum FROM schema_migrations"))
-    applied = dict(recorded.all())
+    applied: dict[str, str] = {row[0]: row[1] for row in recorded.all()}
     newly_applied = []
     for migration in migrations:
         if migration.version in applied:
@@ -183,7 +184,7 @@ def _check_unchanged(migration: Migration, recorded_checksum: str) -> None:
 
 def run_script(connection: Connection, script: SqlScript) -> None:
     """Run one SQL file as is; its WARNINGs go to the log, its failure names the file."""
-    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection: Any = connection.connection.dbapi_connection  # psycopg2's
     notices = dbapi_connection.notices
     del notices[:]
     try:

@@ -44,6 +44,9 @@ class LineKeepingReader(MsgSpecReader):
     line: str | None = None
     line_number: int = 0
     message: dict | None = None
+    #: STATE messages read, and the last one's value: the end-of-input judgement's evidence.
+    states: int = 0
+    last_state: t.Any = None
 
     @override
     def deserialize_json(self, line: str) -> dict:
@@ -59,6 +62,9 @@ class LineKeepingReader(MsgSpecReader):
         if not isinstance(message, dict):
             raise InvalidInputLine(f"{self.describe()}: not a JSON object")
         self.message = message
+        if message.get("type") == "STATE":
+            self.states += 1
+            self.last_state = message.get("value")
         return message
 
     def _lenient(self, line: str, error: msgspec.DecodeError) -> t.Any:
@@ -73,7 +79,8 @@ class LineKeepingReader(MsgSpecReader):
         return message
 
     @override
-    def assert_line_requires(self, line_dict: dict, requires: set[str]) -> None:
+    def assert_line_requires(  # type: ignore[override]  # an instance method: names the line
+            self, line_dict: dict, requires: set[str]) -> None:
         """The SDK's check, naming the line instead of printing it."""
         if not isinstance(line_dict, dict):
             raise InvalidInputLine(f"{self.describe()}: expected an object, got "

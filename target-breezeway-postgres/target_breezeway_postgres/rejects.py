@@ -91,8 +91,11 @@ def refeed_pages(transact: Callable[[Callable[[Any], Any]], Any], run_id: str,
     for mapping in LOAD_ORDER:
         after_id = 0
         while True:
-            page = transact(lambda cursor, stream=mapping.stream, after=after_id: claim_page(
-                cursor, run_id, region_code, stream, after, page_size))
+            def claim(cursor: Any, stream: str = mapping.stream, after: int = after_id
+                      ) -> list[tuple[int, dict[str, Any]]]:
+                return claim_page(cursor, run_id, region_code, stream, after, page_size)
+
+            page = transact(claim)
             if page:
                 after_id = page[-1][0]
                 yield mapping.stream, [record for _, record in page]

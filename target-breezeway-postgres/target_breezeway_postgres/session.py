@@ -149,15 +149,14 @@ class LoadSession:
     def _add_row(self, stream: str, record: dict, version: int | None,
                  source: str | None) -> None:
         mapping = MAPPINGS[stream]
-        region_code = record.get("region_code")
-        known_region = region_code in self._refed_regions
-        if not known_region and isinstance(region_code, str) and REGION_CODE.match(region_code):
+        claimed = record.get("region_code")
+        region_code = claimed if isinstance(claimed, str) and REGION_CODE.match(claimed) else None
+        if region_code is not None and region_code not in self._refed_regions:
             self._refeed(region_code)
-            known_region = True
-        if mapping.full_table and known_region and self.unit.completes(stream, region_code):
+        if mapping.full_table and region_code and self.unit.completes(stream, region_code):
             self.flush()
         item = convert_record(mapping, record, source=source)
-        if known_region:
+        if region_code is not None:
             self.tallies.read[(region_code, stream)] += 1
         if isinstance(item, StagedRow):
             self.crawl_log.saw(stream, item.region_code, item.key[0])

@@ -36,6 +36,19 @@ class BreezewaySink(BatchSink):
     def is_full(self) -> bool:
         return False  # the session's unit is bounded by batch_size_rows, not a sink
 
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """True only to spare a warning per ACTIVATE_VERSION: records never pass through
+        this sink, so no _sdc column is added anywhere (our schema has none)."""
+        return True
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """A full-table version's start or end: the session's concern (a completion
+        retires rows at the end of the unit it closes), not one sink's."""
+        self.session.activate_version(self.stream_name, new_version)
+
     @override
     def process_record(self, record: dict, context: dict) -> None:
         self.session.add(self.stream_name, record)
@@ -51,6 +64,10 @@ class BreezewaySink(BatchSink):
 
 class SkippedStreamSink(BreezewaySink):
     """A stream our schema has no table for (policy `skip`): counted, not loaded."""
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        """Nothing to retire in a stream without a table."""
 
     @override
     def process_batch(self, context: dict) -> None:

@@ -110,9 +110,11 @@ def judge_reconcile(verdict: RegionVerdict, reconciles: Sequence[ReconcileStatus
             problems.append(f"{stream.stream}: reconcile breaker tripped at "
                             f"{format_time(stream.last_full_crawl_at)} "
                             f"({scrub_secrets(stream.last_full_crawl_note)})")
-        elif max_age is not None and stream.last_reconciled_at is None:
+        elif max_age is None:
+            continue
+        elif stream.last_reconciled_at is None:
             problems.append(f"{stream.stream}: never reconciled")
-        elif max_age is not None and now - stream.last_reconciled_at > max_age:
+        elif now - stream.last_reconciled_at > max_age:
             age = (now - stream.last_reconciled_at).total_seconds()
             problems.append(f"{stream.stream}: last complete reconcile {format_age(age)} ago, "
                             f"older than {format_age(max_age.total_seconds())}")

@@ -11,12 +11,13 @@ so with `region_code` set the end of input is judged from what the tap sent (run
 
 from __future__ import annotations
 
+import time
 import typing as t
 import uuid
 from functools import cached_property
 
 from singer_sdk import Target
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
@@ -43,6 +44,7 @@ from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
 if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
+
 class TargetBreezewayPostgres(Target):
     """Singer target for tap-breezeway streams (see docs/streams.md)."""
 
@@ -51,13 +53,14 @@ class TargetBreezewayPostgres(Target):
     message_reader_class = LineKeepingReader  # msgspec; lines described, never quoted
     max_parallelism = 1  # type: ignore[assignment]  # one transaction spans all sinks
     config_jsonschema = CONFIG_SCHEMA
+    #: The longest a run goes without committing and passing the tap's STATE on.
+    drain_every_s: float = 300.0
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         if not database_configured(self.config):
             raise ConfigValidationError(NO_DATABASE, errors=[NO_DATABASE])
-        self._state_messages = 0
-        self._last_state: t.Any = None
+        self._drained_at = time.monotonic()
         # Stream maps and flattening live in the SDK's record path: keep it for them.
         self._lean = not (self.config.get("stream_maps") or self.config.get("flattening_enabled"))
 
@@ -88,14 +91,17 @@ class TargetBreezewayPostgres(Target):
     @override
     def _process_record_message(self, message_dict: dict) -> None:
         """The record to the session: as it came (its compact line kept for a reject), or
-        through the configured stream maps and flattening (public mapper API)."""
-        self._assert_line_requires(message_dict, requires={"stream", "record"})
+        through the configured stream maps and flattening (public mapper API). Private SDK
+        hook: no public one sees the message's version or skips the per-record sink work."""
+        reader = self.message_reader
+        reader.assert_line_requires(message_dict, requires={"stream", "record"})
         stream, record = message_dict["stream"], message_dict["record"]
-        if stream not in self.mapper.stream_maps:
-            self._assert_sink_exists(stream)  # raises: a record before its SCHEMA
+        if stream not in self.mapper.stream_maps and not self.sink_exists(stream):
+            raise RecordsWithoutSchemaException(
+                f"A record for stream {stream!r} was encountered before a corresponding "
+                "schema. Check that the tap is sending a SCHEMA message first.")
         version = message_dict.get("version")
         if self._lean:
-            reader = self.message_reader
             self._add(stream, record, version,
                       reader.line if isinstance(reader, LineKeepingReader) else None)
         else:
@@ -103,7 +109,7 @@ class TargetBreezewayPostgres(Target):
                 mapped = stream_map.transform(record)
                 if mapped is not None:
                     self._add(stream_map.stream_alias, mapped, version)
-        self._handle_max_record_age()
+        self._drain_when_due()
 
     def _add(self, stream: str, record: t.Any, version: int | None = None,
              line: str | None = None) -> None:
@@ -112,24 +118,20 @@ class TargetBreezewayPostgres(Target):
         except NotARecordError as error:
             raise InvalidInputLine(str(error)) from None
 
-    @override
-    def _process_activate_version_message(self, message_dict: dict) -> None:
-        """Not per sink: a version's completion concerns the whole load unit."""
-        self._assert_line_requires(message_dict, requires={"stream", "version"})
-        self.session.activate_version(message_dict["stream"], message_dict["version"])
-
-    @override
-    def _process_state_message(self, message_dict: dict) -> None:
-        """Remembered for the end-of-input judgement (the tap's last STATE)."""
-        self._state_messages += 1
-        self._last_state = message_dict.get("value")
-        super()._process_state_message(message_dict)
+    def _drain_when_due(self) -> None:
+        """Commit and pass the tap's STATE on at least every `drain_every_s`, so a long run's
+        progress survives a crash (the SDK drains on its own timer likewise)."""
+        if time.monotonic() - self._drained_at >= self.drain_every_s:
+            self.drain_all()
 
     @override
     def _write_state_message(self, state: dict) -> None:
-        """STATE only once every record before it is committed."""
+        """The SDK writes the tap's latest STATE after a drain: everything before it is
+        committed first. Private SDK hook: `drain_all` is final, and our sinks hold no
+        records for a drain to wait on."""
         self.session.commit_point()
         super()._write_state_message(state)
+        self._drained_at = time.monotonic()
 
     @override
     def process_endofpipe(self) -> None:
@@ -138,17 +140,19 @@ class TargetBreezewayPostgres(Target):
 
     @override
     def _handle_termination(self, signum: int, frame: t.Any) -> None:
-        """Never commit a half-read unit on SIGTERM: unwind (rollback), fail the run."""
+        """Never commit a half-read unit on SIGTERM: unwind (rollback), fail the run.
+        Private SDK hook: the SDK's handler would drain (commit) what was read."""
         raise TerminatedError(f"terminated by signal {signum}")
 
     # --- the run -------------------------------------------------------------------------
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK: see the docstring
     def listen(self, file_input: t.IO[str] | None = None) -> None:
         """Run, then record it succeeded — or failed, on any error or when the input shows
         the tap stopped early. A tap failure is recorded, but the target exits 0: what it
         received is committed, and Meltano reports the extractor's own failure. An error is
-        re-raised with its safe text only (`_error_text`), nothing chained."""
+        re-raised with its safe text only (`_error_text`), nothing chained. (`listen` is
+        final in the SDK, which has no hook around a run: wrapped, calling it.)"""
         try:
             self._run(file_input)
         finally:
@@ -178,10 +182,11 @@ class TargetBreezewayPostgres(Target):
         return None
 
     def _early_end(self) -> str | None:
-        session = self.session
-        return runs.early_end(self._state_messages, self._last_state, session.open_versions(),
-                              session.crawl_log.unfinished(),
-                              sum(session.tallies.read.values()))
+        session, reader = self.session, self.message_reader
+        states = reader.states if isinstance(reader, LineKeepingReader) else 0
+        last = reader.last_state if isinstance(reader, LineKeepingReader) else None
+        return runs.early_end(states, last, session.open_versions(),
+                              session.crawl_log.unfinished(), sum(session.tallies.read.values()))
 
     def _error_text(self, error: BaseException) -> str:
         """The failed run's text: described, its input line named (never quoted)."""

@@ -113,7 +113,7 @@ def convert_record(mapping: TableMapping, record: dict[str, Any], refed: bool = 
                    source: str | None = None) -> StagedRow | Reject:
     """Convert one record into its COPY text; a record without a usable key or region is a
     `Reject` at once. `source` is the input line holding the record, if known."""
-    region_code = record.get("region_code")
+    region_code: Any = record.get("region_code")
     key, key_error = _key(mapping, record)
     if not (type(region_code) is str and REGION_CODE.match(region_code)):
         key_error = key_error or f"invalid or missing region_code {region_code!r}"
@@ -179,7 +179,8 @@ def _copy_data(mapping: TableMapping, record: dict[str, Any]
     texts: list[str] = []
     append = texts.append
     for name, field_name, reader, to_copy, required in mapping.copy_plan:
-        raw = record.get(field_name) if reader is None else reader(record)
+        # (field_name is a str whenever reader is None: TableMapping.copy_plan)
+        raw = record.get(field_name) if reader is None else reader(record)  # type: ignore[arg-type]
         if raw is not None:
             try:
                 append(to_copy(raw))

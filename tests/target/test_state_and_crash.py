@@ -30,7 +30,7 @@ FAMILY_TABLES = ["properties", "property_photos", "reservations", "reservation_g
 class EagerDrainTarget(TargetBreezewayPostgres):
     """Drains (and so may emit STATE) after every record: the strictest schedule."""
 
-    _MAX_RECORD_AGE_IN_MINUTES = 0.0
+    drain_every_s = 0.0
 
 
 class StateProbe(io.TextIOBase):
