@@ -488,6 +488,10 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             self._write_activate_version_message(self._stream_version)
 
 
+#: Stream-map options that drop, rename, duplicate or re-key records (singer-sdk mapper).
+RECORD_CHANGING_MAP_KEYS = ("__filter__", "__alias__", "__source__", "__else__",
+                            "__key_properties__")
+
 #: Key of an incremental stream's state partition: when it last read its whole window.
 LAST_FULL_WINDOW = "last_full_window_at"
 
@@ -556,8 +560,8 @@ class IncrementalStream(BreezewayStream):
         if full_window and not unchanged:
             self.logger.warning(
                 "'%s' is read over its whole window, but not reported complete: a stream map "
-                "or a partial field selection changes its records, so a target could not "
-                "tell a deletion from a filtered record", self.name,
+                "filters, renames or re-keys its records, so a target could not tell a "
+                "deletion from a filtered record", self.name,
             )
         return CrawlReporter(
             crawls, self.region_code, self.name, self.crawl_window_start(context),
@@ -565,14 +569,17 @@ class IncrementalStream(BreezewayStream):
         )
 
     def records_reach_targets_unchanged(self) -> bool:
-        """Every field selected and no stream map (filter, alias, transform) on the stream."""
+        """Every record read reaches the target, under this stream's name and with its id:
+        no stream map filters, aliases, duplicates or re-keys it. A map that only drops or
+        rewrites other fields (e.g. `access_code: __NULL__`) keeps deletions provable."""
         maps = self.stream_maps
-        return (
-            self._selects_every_property()
-            and len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == self.name
-        )
+        if len(maps) != 1 or maps[0].stream_alias != self.name:
+            return False
+        if type(maps[0]) is SameRecordTransform:
+            return True
+        definition = (self.config.get("stream_maps") or {}).get(self.name)
+        return isinstance(definition, dict) and not (
+            set(definition) & {*RECORD_CHANGING_MAP_KEYS, *self.primary_keys})
 
     def finish_run(self, context: Context | None, ids: list[t.Any]) -> None:
         """Advance the bookmark to sync start minus the overlap when records lack updated_at.

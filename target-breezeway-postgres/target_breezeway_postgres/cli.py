@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from target_breezeway_postgres import legacy
+from target_breezeway_postgres import legacy, regions
 from target_breezeway_postgres.deletions import api_asker, confirm_deletions
 from target_breezeway_postgres.migrations import MigrationError, apply_migrations, quote_schema
 
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tap-breezeway config JSON of the region (default: the tap's TAP_BREEZEWAY_* "
         "environment variables, as Meltano sets them)")
     legacy.add_commands(commands, common)
+    regions.add_commands(commands, common)
     return parser
 
 
@@ -81,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, engine: Engine) -> int:
     if args.command == "confirm-deletions":
         return _confirm_deletions(engine, args.schema, args.tap_config)
+    if args.command in regions.COMMANDS:
+        return regions.run_command(args, engine)
     if args.command in legacy.COMMANDS:
         return legacy.run_command(args, engine)
     applied = apply_migrations(engine, args.schema)

@@ -138,10 +138,12 @@ def ensure_failed_rows(cursor: Any, run_id: str, tallies: RunTallies, error_text
 
 def start_region_run(cursor: Any, run_id: str, region_code: str) -> None:
     """The run-level row, `running`, committed before any input is read. The region is
-    registered if new (like regions first seen in records). A reused run id starts over."""
+    registered if new (like regions first seen in records) and active from its first run on,
+    unless it was retired. A reused run id starts over."""
     cursor.execute(
         "INSERT INTO regions (region_code, region_name) VALUES (%s, %s) "
-        "ON CONFLICT (region_code) DO NOTHING",
+        "ON CONFLICT (region_code) DO UPDATE SET is_active = true, updated_at = now() "
+        "WHERE NOT regions.is_active AND regions.retired_at IS NULL",
         (region_code, region_code),
     )
     cursor.execute(

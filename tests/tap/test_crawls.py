@@ -126,6 +126,15 @@ def test_a_stream_map_on_tasks_withholds_their_complete_reports(sim: Simulator, 
     assert "not reported complete" in caplog.text
 
 
+def test_a_stream_map_that_only_drops_fields_keeps_the_reports(sim: Simulator):
+    """Dropping door codes or guest contacts (docs/operations.md) keeps every record and id:
+    deletions stay provable."""
+    maps = {"reservations": {"access_code": "__NULL__"}, "tasks": {"description": "__NULL__"}}
+    output = run_tap(sim, REGION, stream_maps=maps)
+    assert scopes(output) == {"reservations region", "tasks region"} | property_scopes(sim)
+    assert all("access_code" not in r for r in output.records["reservations"])
+
+
 def test_without_the_crawls_stream_selected_nothing_is_reported(sim: Simulator):
     from tap_breezeway.tap import TapBreezeway
     from tap_harness import tap_config
