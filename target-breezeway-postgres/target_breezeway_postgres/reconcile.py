@@ -223,6 +223,10 @@ def _load_seen(cursor: Any, log: CrawlLog) -> None:
     """The ids this run read, into a temporary table for set-based comparisons."""
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (region_code TEXT, stream TEXT, "
                    "source_id BIGINT) ON COMMIT DELETE ROWS")
+    # Indexed: just after a load the tables' statistics are stale (a few rows where there are
+    # thousands), and a planner that believes them scans seen_ids once per live row.
+    cursor.execute("CREATE INDEX IF NOT EXISTS seen_ids_key "
+                   "ON seen_ids (region_code, stream, source_id)")
     lines = (f"{region}\t{stream}\t{source_id}\n"
              for (region, stream), ids in log.seen.items() for source_id in ids)
     cursor.copy_expert("COPY seen_ids FROM STDIN", io.StringIO("".join(lines)))
