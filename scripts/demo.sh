@@ -95,12 +95,13 @@ print(*credentials_for('$region'), REGIONS['$region'])")
 done
 
 echo "== v_region_stats"
-$PY - "$url" <<'PY'
-import sys
+DEMO_DATABASE_URL=$url $PY - <<'PY'
+import os
 
 import psycopg2
 
-with psycopg2.connect(sys.argv[1]) as connection, connection.cursor() as cursor:
+# The URL comes through the environment, never on a command line (where ps shows it).
+with psycopg2.connect(os.environ["DEMO_DATABASE_URL"]) as connection, connection.cursor() as cursor:
     cursor.execute("SELECT * FROM api_integrations.v_region_stats ORDER BY region_code")
     names = [column.name for column in cursor.description if column.name != "last_sync_age"]
     rows = [row[: len(names)] for row in cursor.fetchall()]
@@ -109,12 +110,19 @@ widths = [max(len(v) for v in [name, *(row[i] for row in text)]) for i, name in 
 for line in [names, *text]:
     print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
 PY
+if [ -n "${BREEZEWAY_DATABASE_URL:-}" ]; then
+  where="(the tools read BREEZEWAY_DATABASE_URL from the environment or .env)"
+  status_cmd=".venv/bin/breezeway-status"
+else  # the embedded server's URL: a private socket, no password in it
+  where="(the embedded server: BREEZEWAY_DATABASE_URL='$url')"
+  status_cmd="BREEZEWAY_DATABASE_URL='$url' .venv/bin/breezeway-status"
+fi
 cat <<TEXT
 
 The data is in schema api_integrations (open rejects: table load_rejects; the simulator
 serves a few deliberately broken records). Logs: $LOGS/.
-  connect:      psql '$url'
-  sync status:  .venv/bin/breezeway-status --url '$url'
+  database:     $where
+  sync status:  $status_cmd
 TEXT
 if [ -z "${BREEZEWAY_DATABASE_URL:-}" ]; then
   echo "  The embedded PostgreSQL keeps running (the next demo run reuses it and runs incrementally)."

@@ -19,12 +19,12 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from target_breezeway_postgres import legacy, regions
+from target_breezeway_postgres import dburl, legacy, regions
 from target_breezeway_postgres.deletions import api_asker, confirm_deletions
 from target_breezeway_postgres.migrations import MigrationError, apply_migrations, quote_schema
 
 DEFAULT_SCHEMA = "api_integrations"
-URL_ENV = "BREEZEWAY_DB_URL"
+URL_ENV = dburl.URL_ENV
 
 LOGGER = logging.getLogger("breezeway-db")
 
@@ -39,8 +39,8 @@ def make_engine(url: str) -> Engine:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=os.environ.get(URL_ENV),
-                        help=f"database URL (default: ${URL_ENV})")
+    common.add_argument("--url", help=f"database URL (default: ${URL_ENV}, from the "
+                        "environment or .env)")
     common.add_argument("--schema", default=DEFAULT_SCHEMA,
                         help=f"target schema (default: {DEFAULT_SCHEMA})")
     parser = argparse.ArgumentParser(prog="breezeway-db", description=__doc__.splitlines()[0])
@@ -61,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    args.url = dburl.database_url(args.url)
     if not args.url:
-        print(f"breezeway-db: no database: pass --url or set {URL_ENV}", file=sys.stderr)
+        print(f"breezeway-db: no database: set {URL_ENV} (environment or .env) or pass "
+              "--url", file=sys.stderr)
         return 2
     engine = make_engine(args.url)
     try:

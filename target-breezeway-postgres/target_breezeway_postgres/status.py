@@ -10,14 +10,14 @@ The legacy scripts failed silently. This command reads the target's own bookkeep
 Exit codes: 0 report written / every active region healthy; 1 the check found failed,
 stale or never-synced regions; 2 bad arguments or configuration; 3 the check failed and
 the alert could not be delivered; 4 the database (or the HTML file) could not be used.
-The database URL comes from --url or BREEZEWAY_DB_URL and is never printed.
+The database URL comes from --url or BREEZEWAY_DATABASE_URL (environment or `.env`, see
+dburl.py) and is never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from target_breezeway_postgres import dburl
 from target_breezeway_postgres.migrations import MigrationError, quote_schema, set_search_path
 from target_breezeway_postgres.status_check import (
     NotifyError,
@@ -55,7 +56,7 @@ from target_breezeway_postgres.status_query import (
 )
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EXIT_NOT_NOTIFIED, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
-URL_ENV = "BREEZEWAY_DB_URL"
+URL_ENV = dburl.URL_ENV
 DEFAULT_SCHEMA = "api_integrations"
 
 
@@ -203,9 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    url = args.url or os.environ.get(URL_ENV)
+    url = dburl.database_url(args.url)
     if not url:
-        parser.error(f"no database: pass --url or set {URL_ENV}")
+        parser.error(f"no database: set {URL_ENV} (environment or .env) or pass --url")
     try:
         quote_schema(args.schema)
     except MigrationError as error:

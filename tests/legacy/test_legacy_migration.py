@@ -218,7 +218,7 @@ def test_cli_validation_passes_then_fails_loudly_on_tampering(legacy_db, execute
 
 
 def test_cli_as_a_process_exits_non_zero_without_legacy_tables(migrated_db):
-    env = {**os.environ, "BREEZEWAY_DB_URL": migrated_db.url}
+    env = {**os.environ, "BREEZEWAY_DATABASE_URL": migrated_db.url}
     result = subprocess.run(
         [sys.executable, "-m", "target_breezeway_postgres.cli", "validate-legacy",
          "--schema", migrated_db.schema],

@@ -157,7 +157,7 @@ def test_console_script_check_as_subprocess(status_db, ops):
     result = subprocess.run(
         [str(script), "--schema", status_db.schema, "--now", ops.NOW_ARG, "--check",
          "--max-age", "90m"],
-        env={"BREEZEWAY_DB_URL": status_db.url, "PATH": "/usr/bin:/bin"},
+        env={"BREEZEWAY_DATABASE_URL": status_db.url, "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=60, check=False,
     )
 

@@ -58,13 +58,15 @@ def test_bad_max_age_is_a_usage_error(capsys):
     assert "invalid duration '26x'" in capsys.readouterr().err
 
 
-def test_missing_database_url_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.delenv("BREEZEWAY_DB_URL", raising=False)
+def test_missing_database_url_is_a_usage_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("BREEZEWAY_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
     with pytest.raises(SystemExit) as exit_info:
         main(["--check"])
 
     assert exit_info.value.code == EXIT_USAGE
-    assert "no database: pass --url or set BREEZEWAY_DB_URL" in capsys.readouterr().err
+    assert "no database: set BREEZEWAY_DATABASE_URL (environment or .env) or pass --url" in (
+        capsys.readouterr().err)
 
 
 def test_bad_now_is_a_usage_error(capsys):

@@ -7,7 +7,7 @@ from target_breezeway_postgres.migrations import discover_migrations
 
 
 def test_migrate_applies_then_reports_up_to_date(pg_url, pg_schema, capsys, monkeypatch):
-    monkeypatch.setenv("BREEZEWAY_DB_URL", pg_url)
+    monkeypatch.setenv("BREEZEWAY_DATABASE_URL", pg_url)
     versions = ", ".join(m.version for m in discover_migrations())
 
     assert main(["migrate", "--schema", pg_schema]) == 0
@@ -16,10 +16,12 @@ def test_migrate_applies_then_reports_up_to_date(pg_url, pg_schema, capsys, monk
     assert capsys.readouterr().out.strip() == f"{pg_schema} is up to date"
 
 
-def test_missing_url_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.delenv("BREEZEWAY_DB_URL", raising=False)
+def test_missing_url_is_a_usage_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("BREEZEWAY_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
     assert main(["migrate"]) == 2
-    assert "pass --url or set BREEZEWAY_DB_URL" in capsys.readouterr().err
+    assert "set BREEZEWAY_DATABASE_URL (environment or .env) or pass --url" in (
+        capsys.readouterr().err)
 
 
 def test_bad_schema_name_fails_without_touching_the_database(pg_url, capsys):
