@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from singer_sdk.streams import RESTStream
 
 from tap_breezeway import records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
+from tap_breezeway.usage import CallCounter
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, RequestFunc
@@ -219,6 +221,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
     def breezeway_tap(self) -> TapBreezeway:
         return t.cast("TapBreezeway", self._tap)
 
+    @cached_property
+    def api_calls(self) -> CallCounter:
+        """Requests this stream made in this run (all threads, retries included)."""
+        return CallCounter()
+
     @property
     def region_code(self) -> str:
         return str(self.config["region_code"])
@@ -252,11 +259,14 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         return params
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """Every attempt, retries included, waits for its turn in the run's rate budget."""
+        """Every attempt, retries included, waits for its turn in the run's rate budget
+        (and is counted: stream `api_usage`)."""
         pacer = self.breezeway_tap.request_pacer
+        calls = self.api_calls
 
         def paced(*args: t.Any, **kwargs: t.Any) -> requests.Response:
             pacer.wait_turn()
+            calls.count()
             return func(*args, **kwargs)
 
         return super().request_decorator(paced)
@@ -427,6 +437,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             and self.emit_activate_version_messages
         ):
             self._write_activate_version_message(self._stream_version)
+        self.report_api_usage(context)
+
+    def report_api_usage(self, context: Context | None) -> None:
+        """The requests this stream made, in stream `api_usage` (when selected)."""
+        self.breezeway_tap.report_api_usage(self.name, self.api_calls.value)
 
 
 #: Key of an incremental stream's state partition: when it last read its whole window.
@@ -504,6 +519,10 @@ class IncrementalStream(BreezewayStream):
             crawls, self.region_code, self.name, self.crawl_window_start(context),
             self._run_started(), reports_complete=full_window and unchanged,
         )
+
+    def report_api_usage(self, context: Context | None) -> None:
+        self.breezeway_tap.report_api_usage(self.name, self.api_calls.value,
+                                            full_window=self.reads_full_window(context))
 
     def records_reach_targets_unchanged(self) -> bool:
         """Every field selected and no stream map (filter, alias, transform) on the stream."""
