@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, make_url
 
 from target_breezeway_postgres import rejects, runs
 from target_breezeway_postgres.loader import BackgroundWriter, Loader
-from target_breezeway_postgres.mapping import MAPPINGS
+from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
 from target_breezeway_postgres.reconcile import (
     CRAWLS_STREAM,
@@ -46,6 +46,7 @@ from target_breezeway_postgres.reconcile import (
 from target_breezeway_postgres.sinks import BreezewaySink, SkippedStreamSink
 from target_breezeway_postgres.units import (
     REGION_CODE,
+    ChildSetLimits,
     LoadUnit,
     Reject,
     StagedRow,
@@ -57,6 +58,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
 PROGRESS_EVERY_SECONDS = 30.0
+#: Streams of reports about the run (not rows of a table): read by the target itself.
+REPORT_STREAMS = (CRAWLS_STREAM, runs.API_USAGE_STREAM)
 DEFAULT_BATCH_SIZE_ROWS = 20000
 
 
@@ -176,6 +179,7 @@ class TargetBreezewayPostgres(Target):
         self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
         self._activations: defaultdict[str, set[int]] = defaultdict(set)
         self.crawl_log = CrawlLog()
+        self.api_usage: dict[tuple[str, str], runs.ApiUsage] = {}
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -207,7 +211,7 @@ class TargetBreezewayPostgres(Target):
     # --- sinks ---------------------------------------------------------------------------
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        if stream_name in MAPPINGS or stream_name == CRAWLS_STREAM:
+        if stream_name in MAPPINGS or stream_name in REPORT_STREAMS:
             return BreezewaySink
         if self.config.get("unknown_stream_policy", "skip") == "error":
             raise UnknownStreamError(
@@ -233,7 +237,7 @@ class TargetBreezewayPostgres(Target):
         stream = message_dict["stream"]
         if stream not in self.mapper.stream_maps:
             self._assert_sink_exists(stream)  # raises: a record before its SCHEMA
-        if stream in MAPPINGS or stream == CRAWLS_STREAM:
+        if stream in MAPPINGS or stream in REPORT_STREAMS:
             self.add_record(stream, message_dict["record"], message_dict.get("version"),
                             self.message_reader.line)
         else:
@@ -247,6 +251,9 @@ class TargetBreezewayPostgres(Target):
             raise InvalidInputLine(f"RECORD of stream {stream!r} is not a JSON object")
         if stream == CRAWLS_STREAM:
             self._add_crawl_report(record)
+            return
+        if stream == runs.API_USAGE_STREAM:
+            self._add_api_usage(record)
             return
         mapping = MAPPINGS[stream]
         region_code = record.get("region_code")
@@ -279,6 +286,32 @@ class TargetBreezewayPostgres(Target):
                 CRAWLS_STREAM, region if isinstance(region, str) else None,
                 {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
                 f"invalid_record: {error}", record))
+
+    def _add_api_usage(self, record: dict) -> None:
+        """An `api_usage` record: written to the run's sync_runs row at the end, or
+        quarantined if malformed."""
+        try:
+            usage = runs.ApiUsage.from_record(record)
+        except ValueError as error:
+            region = record.get("region_code")
+            key = {k: record.get(k) for k in ("region_code", "stream", "run_started_at")}
+            self.unit.add(runs.API_USAGE_STREAM, Reject(
+                runs.API_USAGE_STREAM, region if isinstance(region, str) else None,
+                {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
+                f"invalid_record: {error}", record))
+            return
+        self.api_usage[(usage.region_code, usage.stream)] = usage
+
+    def child_set_limits(self) -> ChildSetLimits:
+        """Which child sets the next unit must not replace: children read with calls of their
+        own, where a call failed (crawls says so) or where the run could not say it (the
+        stream or `crawls` is not in this run's input, so a missing set proves nothing)."""
+        announced = self.mapper.stream_maps
+        unreplaced = frozenset(
+            m.stream for m in LOAD_ORDER if m.fetched_per_parent
+            and (m.stream not in announced or CRAWLS_STREAM not in announced))
+        return ChildSetLimits(unreplaced, frozenset(self.crawl_log.unread_children),
+                              frozenset(self.crawl_log.unread_regions))
 
     def _refeed(self, region_code: str) -> None:
         """Open rejects of a region go into the unit before its first new record."""
@@ -324,6 +357,7 @@ class TargetBreezewayPostgres(Target):
             return
         carry = self.unit.split_open_family() if keep_open_family else LoadUnit()
         if self.unit:
+            self.unit.child_limits = self.child_set_limits()
             self.writer.submit(self.unit, self.tallies, Counter(self.tallies.read))
         self.unit = carry
         self._log_progress()
@@ -458,6 +492,7 @@ class TargetBreezewayPostgres(Target):
         with connection.cursor() as cursor:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
+            runs.write_api_usage(cursor, self.run_id, list(self.api_usage.values()))
             runs.finish(cursor, self.run_id, status, error_text)
         connection.commit()
         self._log_totals(status)
