@@ -74,7 +74,7 @@ def test_requirements_are_replaced_as_a_set_except_where_the_call_failed(run_tar
                   "property_id": 1, "window_start": "2015-01-01T00:00:00+00:00",
                   "window_end": "2026-12-06T00:00:00+00:00", "complete": False,
                   "reason": "HTTP 422", "records": 0})]
-    run_target(first + [state(1)])
+    run_target([*first, state(1)])
     assert requirement_positions(migrated_db) == {10: [0, 1], 11: [0, 1], 12: [0, 1]}
 
     # Task 10's checklist shrank; 11's call failed (reported before the task); 12 is
@@ -87,21 +87,20 @@ def test_requirements_are_replaced_as_a_set_except_where_the_call_failed(run_tar
 
 
 def test_a_region_wide_failure_keeps_every_checklist(run_target, migrated_db):
-    run_target(base(10, 11) + [requirement(10, 0), requirement(11, 0), state(1)])
+    run_target([*base(10, 11), requirement(10, 0), requirement(11, 0), state(1)])
     run_target([unread("region"), *base(10, 11), state(2)])
     assert requirement_positions(migrated_db) == {10: [0], 11: [0]}
 
 
 def test_without_crawls_in_the_run_requirements_are_only_upserted(run_target, migrated_db):
-    run_target(base(10) + [requirement(10, 0), requirement(10, 1), unread("task:99"),
-                           state(1)])
+    run_target([*base(10), requirement(10, 0), requirement(10, 1), unread("task:99"), state(1)])
     # No `crawls` stream in this input: a failure could not be reported, so nothing is
     # taken as an empty checklist.
-    run_target(base(10) + [requirement(10, 0, response="Fair"), state(2)])
+    run_target([*base(10), requirement(10, 0, response="Fair"), state(2)])
     rows = migrated_db.query("SELECT position, response FROM task_requirements ORDER BY 1")
     assert [tuple(r) for r in rows] == [(0, "Fair"), (1, "Good")]
     # Nor in a run without the task_requirements stream (deselected to save calls).
-    run_target(base(10) + [unread("task:99"), state(3)])
+    run_target([*base(10), unread("task:99"), state(3)])
     assert requirement_positions(migrated_db) == {10: [0, 1]}
 
 
@@ -155,7 +154,7 @@ def test_api_usage_lands_in_sync_runs_and_bad_usage_is_quarantined(run_target, m
              "2026-12-06T00:00:00+00:00", "calls": 524, "full_window": False,
              "properties_listed": 5012, "properties_called": 524}
     bad = {**usage, "stream": "task_requirements", "calls": -1}
-    run_target(base(10) + [record("api_usage", usage), record("api_usage", bad), state(1)],
+    run_target([*base(10), record("api_usage", usage), record("api_usage", bad), state(1)],
                run_id="run-usage")
     rows = migrated_db.query("SELECT stream, api_calls, properties_listed, properties_called "
                              "FROM sync_runs WHERE run_id = 'run-usage' AND api_calls IS "
