@@ -221,7 +221,7 @@ CREATE INDEX idx_task_requirement_photos_item
     ON task_requirement_photos (task_pk, requirement_position);
 
 -- ---------------------------------------------------------------------------------------
--- API calls a run spends (the tap's `api_usage` stream), per run, region and stream
+-- API calls a run spends (the tap's `upstream_calls` stream), per run, region and stream
 -- ---------------------------------------------------------------------------------------
 ALTER TABLE sync_runs
     ADD COLUMN api_calls          BIGINT,
@@ -229,7 +229,7 @@ ALTER TABLE sync_runs
     ADD COLUMN properties_called  INTEGER;
 COMMENT ON COLUMN sync_runs.api_calls IS
     'HTTP requests the tap made for this stream in this run (retries included), from its '
-    'api_usage stream; NULL when the tap did not report it.';
+    'upstream_calls stream; NULL when the tap did not report it.';
 COMMENT ON COLUMN sync_runs.properties_listed IS
     'tasks: properties /property listed in this run.';
 COMMENT ON COLUMN sync_runs.properties_called IS

@@ -260,7 +260,7 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
         """Every attempt, retries included, waits for its turn in the run's rate budget
-        (and is counted: stream `api_usage`)."""
+        (and is counted: stream `upstream_calls`)."""
         pacer = self.breezeway_tap.request_pacer
         calls = self.api_calls
 
@@ -437,11 +437,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             and self.emit_activate_version_messages
         ):
             self._write_activate_version_message(self._stream_version)
-        self.report_api_usage(context)
+        self.report_upstream_calls(context)
 
-    def report_api_usage(self, context: Context | None) -> None:
-        """The requests this stream made, in stream `api_usage` (when selected)."""
-        self.breezeway_tap.report_api_usage(self.name, self.api_calls.value)
+    def report_upstream_calls(self, context: Context | None) -> None:
+        """The requests this stream made, in stream `upstream_calls` (when selected)."""
+        self.breezeway_tap.report_upstream_calls(self.name, self.api_calls.value)
 
 
 #: Key of an incremental stream's state partition: when it last read its whole window.
@@ -520,8 +520,8 @@ class IncrementalStream(BreezewayStream):
             self._run_started(), reports_complete=full_window and unchanged,
         )
 
-    def report_api_usage(self, context: Context | None) -> None:
-        self.breezeway_tap.report_api_usage(self.name, self.api_calls.value,
+    def report_upstream_calls(self, context: Context | None) -> None:
+        self.breezeway_tap.report_upstream_calls(self.name, self.api_calls.value,
                                             full_window=self.reads_full_window(context))
 
     def records_reach_targets_unchanged(self) -> bool:

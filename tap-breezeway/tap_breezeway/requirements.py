@@ -55,7 +55,7 @@ BREAKER_FAILURES = 10
 
 class TaskRequirementsReader(BreezewayStream):
     """`GET /task/{id}/requirements`: a bare list. Not a stream of the catalog: the tasks
-    stream asks it per task; its own requests are counted apart (`api_usage`)."""
+    stream asks it per task; its own requests are counted apart (`upstream_calls`)."""
 
     path = "/task/{id}/requirements"
     paginated = False

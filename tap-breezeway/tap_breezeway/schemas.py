@@ -337,7 +337,7 @@ SUPPLIES = schema(
     *datetimes("created_at", "updated_at"),
 )
 
-API_USAGE = schema(
+UPSTREAM_CALLS = schema(
     REGION_CODE,
     th.Property("stream", th.StringType, required=True, nullable=False,
                 description="The stream whose reads made the calls."),

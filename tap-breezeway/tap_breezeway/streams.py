@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import requests
 from requests.adapters import HTTPAdapter
+from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_breezeway import records, schemas
@@ -31,6 +32,8 @@ from tap_breezeway.requirements import (
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+    from tap_breezeway.tap import TapBreezeway
 
 # -- properties ----------------------------------------------------------------------------
 
@@ -214,15 +217,15 @@ class TasksStream(IncrementalStream):
                                              self.region_code, self._run_started())
         return self._checklists
 
-    def report_api_usage(self, context: Context | None) -> None:
+    def report_upstream_calls(self, context: Context | None) -> None:
         """Task-list calls with the properties they covered; requirement calls apart."""
         tap = self.breezeway_tap
-        tap.report_api_usage(self.name, self.api_calls.value,
+        tap.report_upstream_calls(self.name, self.api_calls.value,
                              full_window=self.reads_full_window(context),
                              properties_listed=self._listed_count,
                              properties_called=self._called_count)
         if self._checklists is not None:
-            tap.report_api_usage(TaskRequirementsStream.name,
+            tap.report_upstream_calls(TaskRequirementsStream.name,
                                  self._checklists.reader.api_calls.value,
                                  full_window=self.reads_full_window(context))
 
@@ -591,27 +594,32 @@ class SuppliesStream(BreezewayStream):
     fixed_params = {"sort_by": "created_at", "sort_order": "asc"}
 
 
-class ApiUsageStream(SideStream):
-    """The requests each stream made in this run (usage.py): one record per stream, after
-    its last record. Synced first only to send its SCHEMA early, like `crawls`."""
+class UpstreamCallsStream(Stream):
+    """The requests each stream made in this run (usage.py): one record per stream.
 
-    name = "api_usage"
+    Streams report when they end; this stream writes the reports. It must therefore run
+    after every stream that calls the API: the SDK syncs streams in name order, and
+    `upstream_calls` sorts after all of them (tests/tap/test_coverage.py checks it). A name
+    sorting first would also put a STATE ahead of the run's first API call, which a target
+    takes as a tap that got going (wrong credentials fail at that first call).
+    """
+
+    name = "upstream_calls"
     primary_keys = ("region_code", "stream", "run_started_at")
     replication_key = None
-    schema = schemas.API_USAGE
+    schema = schemas.UPSTREAM_CALLS
 
     @property
     def emit_activate_version_messages(self) -> bool:
         return False
 
     def get_records(self, context: Context | None) -> Iterable[dict]:
-        self._schema_sent = True
-        return ()
+        tap = t.cast("TapBreezeway", self._tap)
+        return list(tap.upstream_calls)
 
 
-STREAM_TYPES: tuple[type[BreezewayStream | SideStream], ...] = (
+STREAM_TYPES: tuple[type[Stream], ...] = (
     CrawlsStream,
-    ApiUsageStream,
     PropertiesStream,
     PropertyPhotosStream,
     PropertyTagsStream,
@@ -634,4 +642,5 @@ STREAM_TYPES: tuple[type[BreezewayStream | SideStream], ...] = (
     TaskTagDefinitionsStream,
     PropertyTagDefinitionsStream,
     ReservationTagDefinitionsStream,
+    UpstreamCallsStream,
 )

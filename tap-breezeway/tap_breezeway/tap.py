@@ -14,8 +14,7 @@ from tap_breezeway.auth import BreezewayAuthenticator
 from tap_breezeway.client import SideStream
 from tap_breezeway.output import StateFlushingWriter
 from tap_breezeway.ratelimit import RequestPacer
-from tap_breezeway.streams import STREAM_TYPES, ApiUsageStream, CrawlsStream, PropertiesStream
-from tap_breezeway.usage import write_usage
+from tap_breezeway.streams import STREAM_TYPES, CrawlsStream, PropertiesStream
 
 #: First day read when neither state nor start_date says otherwise (Breezeway was founded
 #: in 2015; an explicit filter is required anyway, see the reservations/tasks streams).
@@ -139,16 +138,22 @@ class TapBreezeway(Tap):
         crawls = self.streams.get(CrawlsStream.name)
         return crawls if isinstance(crawls, CrawlsStream) and crawls.selected else None
 
-    def api_usage_stream(self) -> SideStream | None:
-        """The `api_usage` stream when selected: where streams report the calls they made."""
-        usage = self.streams.get(ApiUsageStream.name)
-        return usage if isinstance(usage, ApiUsageStream) and usage.selected else None
+    @cached_property
+    def upstream_calls(self) -> list[dict[str, Any]]:
+        """The `upstream_calls` records of the streams that ran (written by that stream,
+        which runs last)."""
+        return []
 
-    def report_api_usage(self, stream: str, calls: int, **details: Any) -> None:
-        usage = self.api_usage_stream()
-        if usage is not None:
-            write_usage(usage, self.config["region_code"], stream, self.run_started, calls,
-                        **details)
+    def report_upstream_calls(self, stream: str, calls: int, **details: Any) -> None:
+        self.upstream_calls.append({
+            "region_code": self.config["region_code"],
+            "stream": stream,
+            "run_started_at": self.run_started.isoformat(),
+            "calls": calls,
+            "full_window": details.get("full_window"),
+            "properties_listed": details.get("properties_listed"),
+            "properties_called": details.get("properties_called"),
+        })
 
     @cached_property
     def run_started(self) -> datetime:

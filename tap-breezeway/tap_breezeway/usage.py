@@ -1,4 +1,4 @@
-"""What a run spends of the API: requests per stream, reported in stream `api_usage`.
+"""What a run spends of the API: requests per stream, reported in stream `upstream_calls`.
 
 Operators budget a region's calls (most of them are the per-property task lists and, with
 requirements, one call per task); the tap knows exactly what it sent, so it says so, once
@@ -8,12 +8,6 @@ per stream and run, and a target can keep it next to the run's other counts.
 from __future__ import annotations
 
 import threading
-from contextlib import ExitStack
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from tap_breezeway.client import SideStream
 
 
 class CallCounter:
@@ -31,19 +25,3 @@ class CallCounter:
     def value(self) -> int:
         with self._lock:
             return self._calls
-
-
-def write_usage(usage: SideStream, region_code: str, stream: str, run_started: datetime,
-                calls: int, **details: Any) -> None:
-    """One `api_usage` record (its SCHEMA first, if not sent yet)."""
-    with ExitStack() as stack:
-        usage.start_run(stack)
-        usage.write({
-            "region_code": region_code,
-            "stream": stream,
-            "run_started_at": run_started.isoformat(),
-            "calls": calls,
-            "full_window": details.get("full_window"),
-            "properties_listed": details.get("properties_listed"),
-            "properties_called": details.get("properties_called"),
-        })

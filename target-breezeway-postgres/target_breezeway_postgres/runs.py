@@ -22,7 +22,7 @@ from target_breezeway_postgres.units import REGION_CODE
 #: `sync_runs.stream` of the run-level row: the run of one region as a whole.
 RUN_STREAM = "*"
 #: The tap's stream of API calls per stream and run (docs/streams.md).
-API_USAGE_STREAM = "api_usage"
+UPSTREAM_CALLS_STREAM = "upstream_calls"
 
 SECRET_PATTERNS = (
     # user:password@ in URLs
@@ -170,8 +170,8 @@ def _has_progress_markers(bookmark: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class ApiUsage:
-    """What the tap reported it spent for one stream in this run (`api_usage`)."""
+class UpstreamCalls:
+    """What the tap reported it spent for one stream in this run (`upstream_calls`)."""
 
     region_code: str
     stream: str
@@ -180,24 +180,24 @@ class ApiUsage:
     properties_called: int | None = None
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> ApiUsage:
+    def from_record(cls, record: dict[str, Any]) -> UpstreamCalls:
         """Raise ValueError naming the field that does not follow docs/streams.md."""
         region, stream = record.get("region_code"), record.get("stream")
         if not (isinstance(region, str) and REGION_CODE.match(region)):
-            raise ValueError("api_usage record: region_code must be a region code")
+            raise ValueError("upstream_calls record: region_code must be a region code")
         if not isinstance(stream, str) or not stream:
-            raise ValueError("api_usage record: stream must be a stream name")
+            raise ValueError("upstream_calls record: stream must be a stream name")
         counts = {name: record.get(name) for name in
                   ("calls", "properties_listed", "properties_called")}
         for name, value in counts.items():
             if value is None and name != "calls":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-                raise ValueError(f"api_usage record of {stream}: {name} must be a count")
+                raise ValueError(f"upstream_calls record of {stream}: {name} must be a count")
         return cls(region, stream, **counts)
 
 
-def write_api_usage(cursor: Any, run_id: str, usages: list[ApiUsage]) -> None:
+def write_upstream_calls(cursor: Any, run_id: str, usages: list[UpstreamCalls]) -> None:
     """The calls each stream made, on the run's row of that stream (created if the stream
     loaded nothing)."""
     if not usages:

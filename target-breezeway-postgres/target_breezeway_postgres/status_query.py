@@ -40,7 +40,7 @@ class StreamStatus:
     last_error: str | None
     last_error_at: datetime | None
     open_rejects: int
-    # API calls of the last successful run (the tap's `api_usage`; tasks: properties
+    # API calls of the last successful run (the tap's `upstream_calls`; tasks: properties
     # listed and given task calls). None when not reported.
     api_calls: int | None = None
     properties_listed: int | None = None

@@ -59,7 +59,7 @@ if t.TYPE_CHECKING:
 
 PROGRESS_EVERY_SECONDS = 30.0
 #: Streams of reports about the run (not rows of a table): read by the target itself.
-REPORT_STREAMS = (CRAWLS_STREAM, runs.API_USAGE_STREAM)
+REPORT_STREAMS = (CRAWLS_STREAM, runs.UPSTREAM_CALLS_STREAM)
 DEFAULT_BATCH_SIZE_ROWS = 20000
 
 
@@ -179,7 +179,7 @@ class TargetBreezewayPostgres(Target):
         self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
         self._activations: defaultdict[str, set[int]] = defaultdict(set)
         self.crawl_log = CrawlLog()
-        self.api_usage: dict[tuple[str, str], runs.ApiUsage] = {}
+        self.upstream_calls: dict[tuple[str, str], runs.UpstreamCalls] = {}
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -252,8 +252,8 @@ class TargetBreezewayPostgres(Target):
         if stream == CRAWLS_STREAM:
             self._add_crawl_report(record)
             return
-        if stream == runs.API_USAGE_STREAM:
-            self._add_api_usage(record)
+        if stream == runs.UPSTREAM_CALLS_STREAM:
+            self._add_upstream_calls(record)
             return
         mapping = MAPPINGS[stream]
         region_code = record.get("region_code")
@@ -287,20 +287,20 @@ class TargetBreezewayPostgres(Target):
                 {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
                 f"invalid_record: {error}", record))
 
-    def _add_api_usage(self, record: dict) -> None:
-        """An `api_usage` record: written to the run's sync_runs row at the end, or
+    def _add_upstream_calls(self, record: dict) -> None:
+        """An `upstream_calls` record: written to the run's sync_runs row at the end, or
         quarantined if malformed."""
         try:
-            usage = runs.ApiUsage.from_record(record)
+            usage = runs.UpstreamCalls.from_record(record)
         except ValueError as error:
             region = record.get("region_code")
             key = {k: record.get(k) for k in ("region_code", "stream", "run_started_at")}
-            self.unit.add(runs.API_USAGE_STREAM, Reject(
-                runs.API_USAGE_STREAM, region if isinstance(region, str) else None,
+            self.unit.add(runs.UPSTREAM_CALLS_STREAM, Reject(
+                runs.UPSTREAM_CALLS_STREAM, region if isinstance(region, str) else None,
                 {k: v if isinstance(v, (str, int)) else repr(v)[:40] for k, v in key.items()},
                 f"invalid_record: {error}", record))
             return
-        self.api_usage[(usage.region_code, usage.stream)] = usage
+        self.upstream_calls[(usage.region_code, usage.stream)] = usage
 
     def child_set_limits(self) -> ChildSetLimits:
         """Which child sets the next unit must not replace: children read with calls of their
@@ -492,7 +492,7 @@ class TargetBreezewayPostgres(Target):
         with connection.cursor() as cursor:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
-            runs.write_api_usage(cursor, self.run_id, list(self.api_usage.values()))
+            runs.write_upstream_calls(cursor, self.run_id, list(self.upstream_calls.values()))
             runs.finish(cursor, self.run_id, status, error_text)
         connection.commit()
         self._log_totals(status)

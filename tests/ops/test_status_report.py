@@ -124,7 +124,7 @@ def test_json_report_has_exact_values_and_no_secret(status_db, ops, capsys):
 
 
 def test_streams_show_the_api_calls_of_their_last_successful_run(status_db, ops, capsys):
-    """The tap's api_usage, per stream; for tasks the properties given task calls of those
+    """The tap's upstream_calls, per stream; for tasks the properties given task calls of those
     listed (an incremental run skips inactive ones)."""
     ops.execute(status_db, "UPDATE sync_runs SET api_calls = 524, properties_listed = 5012, "
                 "properties_called = 524 WHERE region_code = 'nashville' AND stream = 'tasks'")

@@ -42,7 +42,7 @@ REFERENCE_LISTS = {
 #: One call each per run (supplies are paginated: see minimum_calls).
 REFERENCE_PATHS = ("/companies/templates", "/companies/subdepartments", "/task/tags",
                    "/property/tags", "/reservation/tags")
-#: Streams that report their API calls in `api_usage` after a full run (task_requirements
+#: Streams that report their API calls in `upstream_calls` after a full run (task_requirements
 #: through tasks).
 USAGE_STREAMS = ("properties", "reservations", "tasks", "task_requirements", "people",
                  "companies", *REFERENCE_LISTS)
@@ -135,7 +135,7 @@ def ids_by_stream(output: TapOutput) -> dict[str, set[tuple]]:
     keys = {stream_type.name: stream_type.primary_keys for stream_type in STREAM_TYPES}
     return {stream: {tuple(row[key] for key in keys[stream]) for row in rows}
             for stream, rows in output.records.items()
-            if stream != "api_usage"}  # keyed by the run's start: new in every run
+            if stream != "upstream_calls"}  # keyed by the run's start: new in every run
 
 
 # -- expectations from the simulator's data ---------------------------------------------------
@@ -181,7 +181,7 @@ def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None
     for stream, attribute in REFERENCE_LISTS.items():
         counts[stream] = len(getattr(data, attribute))
     no_requirements = set(REQUIREMENT_STREAMS) <= set(without)
-    counts["api_usage"] = len(USAGE_STREAMS) - no_requirements
+    counts["upstream_calls"] = len(USAGE_STREAMS) - no_requirements
     if full_window is None:
         full_window = tasks is None and reservations is None
     # reservations' region, each property's tasks, then the tasks' region (crawl ended)

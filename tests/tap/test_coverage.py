@@ -1,16 +1,20 @@
 """Issue 18 in the tap: task requirements, tag links, reference lists, task calls only where
-tasks can be, and the calls a run spends (`api_usage`)."""
+tasks can be, and the calls a run spends (`upstream_calls`)."""
 
 from __future__ import annotations
 
 import copy
+import io
+import json
 from collections import Counter
 from collections.abc import Callable
+from contextlib import redirect_stdout
 
 import pytest
 from breezeway_sim import Simulator
 from tap_breezeway.requirements import BREAKER_FAILURES
-from tap_harness import called_properties, queries_of, run_tap
+from tap_breezeway.tap import TapBreezeway
+from tap_harness import called_properties, queries_of, run_tap, tap_config
 
 REGION = "nashville"
 REQUIREMENTS_CALL = "GET /public/inventory/v1/task/{id}/requirements"
@@ -148,7 +152,7 @@ def test_an_incremental_run_calls_only_active_properties_and_misses_none_of_thei
     assert set(new_tasks) | set(touched) <= read
     assert on_inactive not in read  # left to the next full-window run
     assert "crawls" not in second.records  # nothing claims a skipped property was crawled
-    (usage,) = [u for u in second.records["api_usage"] if u["stream"] == "tasks"]
+    (usage,) = [u for u in second.records["upstream_calls"] if u["stream"] == "tasks"]
     assert (usage["properties_listed"], usage["properties_called"], usage["full_window"]) == (
         len(data.properties), len(active), False)
     assert usage["calls"] == len(active)
@@ -224,3 +228,28 @@ def test_subdepartments_without_any_company_are_skipped_without_a_version(
     assert queries_of(sim, "/companies/subdepartments") == []
     assert "Stream 'task_subdepartments' skipped" in caplog.text
     assert output.records["tasks"]  # the run goes on
+
+
+# -- upstream_calls ---------------------------------------------------------------------------
+def test_upstream_calls_run_last_and_report_every_stream_that_called(sim: Simulator):
+    tap = TapBreezeway(config=tap_config(sim, REGION))
+    assert list(tap.streams)[-1] == "upstream_calls"  # the SDK syncs streams by name
+    output = run_tap(sim, REGION)
+    reported = {u["stream"]: u["calls"] for u in output.records["upstream_calls"]}
+    by_path = {"properties": "/property", "reservations": "/reservation", "tasks": "/task/",
+               "task_requirements": "/task/{id}/requirements", "supplies": "/supplies",
+               "task_templates": "/companies/templates"}
+    for stream, path in by_path.items():
+        assert reported[stream] == sim.counters[f"GET /public/inventory/v1{path}"], stream
+
+
+def test_no_state_comes_before_the_first_api_call(sim: Simulator):
+    """A target judges a run whose output has no STATE as a tap that failed at its start
+    (wrong credentials): no stream without API calls may come first."""
+    tap = TapBreezeway(config=tap_config(sim, REGION, client_secret="wrong"))
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(buffer), pytest.raises(Exception, match="refused the credentials"):
+        tap.sync_all()
+    buffer.seek(0)
+    kinds = [json.loads(line)["type"] for line in buffer.read().splitlines() if line]
+    assert "STATE" not in kinds

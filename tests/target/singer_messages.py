@@ -21,7 +21,7 @@ KEYS = {
     "task_tag_definitions": ["id"], "property_tag_definitions": ["id"],
     "reservation_tag_definitions": ["id"],
     "crawls": ["region_code", "stream", "scope"],
-    "api_usage": ["region_code", "stream", "run_started_at"],
+    "upstream_calls": ["region_code", "stream", "run_started_at"],
 }
 
 

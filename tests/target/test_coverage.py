@@ -1,5 +1,5 @@
 """Issue 18 in the target: requirements kept when their call failed, reference lists and the
-task links to them (never an orphan), tag links, api_usage in sync_runs; and a tap run
+task links to them (never an orphan), tag links, upstream_calls in sync_runs; and a tap run
 against the simulator loading all of it."""
 
 from __future__ import annotations
@@ -149,19 +149,19 @@ def test_tag_links_are_a_set_per_parent(run_target, migrated_db):
     assert migrated_db.query("SELECT name FROM reservation_tags")[0][0] == "VIP"
 
 
-def test_api_usage_lands_in_sync_runs_and_bad_usage_is_quarantined(run_target, migrated_db):
+def test_upstream_calls_lands_in_sync_runs_and_bad_usage_is_quarantined(run_target, migrated_db):
     usage = {"region_code": REGION, "stream": "tasks", "run_started_at":
              "2026-12-06T00:00:00+00:00", "calls": 524, "full_window": False,
              "properties_listed": 5012, "properties_called": 524}
     bad = {**usage, "stream": "task_requirements", "calls": -1}
-    run_target([*base(10), record("api_usage", usage), record("api_usage", bad), state(1)],
-               run_id="run-usage")
+    run_target([*base(10), record("upstream_calls", usage), record("upstream_calls", bad),
+                state(1)], run_id="run-usage")
     rows = migrated_db.query("SELECT stream, api_calls, properties_listed, properties_called "
                              "FROM sync_runs WHERE run_id = 'run-usage' AND api_calls IS "
                              "NOT NULL")
     assert [tuple(r) for r in rows] == [("tasks", 524, 5012, 524)]
     reasons = migrated_db.query("SELECT stream, reason FROM load_rejects")
-    assert [(s, r.split(":")[0]) for s, r in reasons] == [("api_usage", "invalid_record")]
+    assert [(s, r.split(":")[0]) for s, r in reasons] == [("upstream_calls", "invalid_record")]
 
 
 # -- the tap's real output ------------------------------------------------------------------
