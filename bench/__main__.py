@@ -2,7 +2,8 @@
 
 Stages (docs in bench/README.md): 3. tap vs a plain requests loop, 4. API calls vs the
 minimum, 1./2. target load rate vs MeltanoLabs target-postgres and vs raw COPY, 5. peak RSS
-of the target at growing sizes, 6. `meltano run` of all regions in parallel at 150 ms latency.
+of the target at growing sizes, 6. `meltano run` of all regions in parallel at 150 ms latency,
+7. task-list calls of a region with mostly inactive properties.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import psycopg2
 from breezeway_sim.regions import REGIONS
 
-from bench import e2e, report
+from bench import e2e, inactive, report
 from bench.pgdb import DEFAULT_ADMIN_URL, scratch_database, server_facts, table_counts
 from bench.plain_loop import minimum_calls, run_plain_loop
 from bench.procs import ProcessFailedError
@@ -157,6 +158,14 @@ class Bench:
             "companies + 5 reference lists + supply pages, at the tap's page size; counted by "
             "the simulator.")
 
+    # -- 7. task calls where tasks can be --
+    def inactive_stage(self) -> None:
+        self.say(f"task calls of a region with {inactive.INACTIVE_SHARE:.0%} inactive "
+                 "properties")
+        found, note = inactive.rows(inactive.measure(self.args.scale, self.out))
+        self.rows += found
+        self.notes.append(note)
+
     # -- 1. and 2. target load rate --
     def target_stage(self, singer: Path) -> None:
         records = sum(run.summary.total for run in self.full.values())
@@ -272,6 +281,7 @@ class Bench:
                 ("3", "tap stage", lambda: self.tap_stage(sim)),
                 ("1", "target stage", lambda: self.target_stage(singer)),
                 ("5", "RSS stage", lambda: self.rss_stage(singer)),
+                ("7", "inactive-properties stage", self.inactive_stage),
             ]
             if self.args.e2e_only:
                 stages = []
