@@ -161,8 +161,10 @@ def test_two_regions_concurrently_into_one_database_with_separate_state(
                               region_env(sim, region, pg_url, schema))
         for region in TWO
     }
-    outcomes = {region: (p.wait(timeout=300), p.communicate()[1])
-                for region, p in processes.items()}
+    # communicate, not wait: a process whose stderr fills the pipe would block forever.
+    streams = {region: p.communicate(timeout=300) for region, p in processes.items()}
+    outcomes = {region: (processes[region].returncode, err)
+                for region, (_, err) in streams.items()}
     for region, (code, stderr) in outcomes.items():
         assert code == 0, f"{region}:\n{tail(stderr)}"
     for region in TWO:
