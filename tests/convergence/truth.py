@@ -23,6 +23,7 @@ the data holds guest contacts and door codes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -79,6 +80,11 @@ def _field(name: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[.
     return lambda obj, position: convert(obj.get(name))
 
 
+def _text(value: Any) -> Any:
+    """A requirement's answer as the tap renders it: numbers as their JSON text."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 def _position(obj: ApiObject, position: int) -> int:
     return position
 
@@ -119,7 +125,13 @@ TABLES: tuple[Table, ...] = (
     Table("task_supplies", "task", "task_id",
           {"position": _position, "quantity": _field("quantity", _number)},
           parent="tasks", array="supplies", child_key="id", child_column="usage_id"),
+    # Not nested upstream: one call per task; `compare` puts them under REQUIREMENTS.
+    Table("task_requirements", "task", "task_id",
+          {"type_requirement": _field("type_requirement"), "response": _field("response", _text)},
+          parent="tasks", array="_requirements"),
 )
+#: Where `compare` puts each task's requirements (`GET /task/{id}/requirements`).
+REQUIREMENTS = "_requirements"
 TABLE_NAMES = tuple(table.name for table in TABLES)
 
 
@@ -322,6 +334,8 @@ def compare(
         for region in regions:
             data = sim.data(region)
             parents = truth_parents(data, start)
+            parents["task"] = {task_id: {**task, REQUIREMENTS: sim.task_requirements(
+                region, task_id)} for task_id, task in parents["task"].items()}
             rejects = _open_rejects(connection, region)
             for table in TABLES:
                 truth = _truth_rows(table, parents[table.kind])
