@@ -434,9 +434,9 @@ class CrawlsStream(SideStream):
     Written by those streams as they read: a record after each complete full-window crawl
     of a scope (the region's reservations; one property's tasks), and after every scope
     whose calls failed — task requirement calls included (`task_requirements`, before the
-    task concerned; see requirements.py). It is synced first only to send its SCHEMA early; its records come
-    later, from the streams it reports on. No ACTIVATE_VERSION: a run reports only what it
-    crawled, not the complete set of crawls.
+    task concerned; see requirements.py). It is synced first only to send its SCHEMA
+    early; its records come later, from the streams it reports on. No ACTIVATE_VERSION: a
+    run reports only what it crawled, not the complete set of crawls.
     """
 
     name = "crawls"
