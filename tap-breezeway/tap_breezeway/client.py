@@ -440,7 +440,7 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         self.report_upstream_calls(context)
 
     def report_upstream_calls(self, context: Context | None) -> None:
-        """The requests this stream made, in stream `upstream_calls` (when selected)."""
+        """The requests this stream made, for stream `upstream_calls`."""
         self.breezeway_tap.report_upstream_calls(self.name, self.api_calls.value)
 
 
@@ -521,8 +521,8 @@ class IncrementalStream(BreezewayStream):
         )
 
     def report_upstream_calls(self, context: Context | None) -> None:
-        self.breezeway_tap.report_upstream_calls(self.name, self.api_calls.value,
-                                            full_window=self.reads_full_window(context))
+        self.breezeway_tap.report_upstream_calls(
+            self.name, self.api_calls.value, full_window=self.reads_full_window(context))
 
     def records_reach_targets_unchanged(self) -> bool:
         """Every field selected and no stream map (filter, alias, transform) on the stream."""

@@ -12,6 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
 
 from tap_breezeway import records, schemas
 from tap_breezeway.auth import AuthUnavailableError, CredentialsRefusedError
@@ -20,6 +21,7 @@ from tap_breezeway.client import (
     CrawlPart,
     IncrementalStream,
     NestedChildStream,
+    RefusedCallError,
     SideStream,
     failure_reason,
 )
@@ -515,11 +517,52 @@ class TaskRequirementPhotosStream(NestedChildStream):
 
 class ReferenceListStream(BreezewayStream):
     """A company's reference list: one call per region, a bare list, full table every run
-    (ACTIVATE_VERSION at its start and end: a target retires what the list dropped)."""
+    (ACTIVATE_VERSION at its start and end: a target retires what the list dropped).
+
+    The list is read before its version opens. A list the API refuses (4xx: not allowed
+    for these credentials, a parameter missing) is skipped with a warning and opens no
+    version at all — a start marker would make some targets retire every row of it, and
+    ours would wait for an end that never comes — and the region's run goes on: a reference
+    list is never worth the tasks that sort after it.
+    """
 
     primary_keys = ("id",)
     replication_key = None
     paginated = False
+
+    _listed: list[records.ApiObject] | None = None
+    _skipped = False
+
+    def reference_list(self) -> list[records.ApiObject]:
+        """The list, read once per run (empty when skipped)."""
+        if self._listed is None:
+            reason = self.skip_reason()
+            if reason is None:
+                try:
+                    self._listed = list(self.request_records(None))
+                except RefusedCallError as refusal:
+                    reason = str(refusal)
+            if reason is not None:
+                self.logger.warning("Stream '%s' skipped in region '%s': %s", self.name,
+                                    self.region_code, reason)
+                self._listed, self._skipped = [], True
+        return self._listed
+
+    def skip_reason(self) -> str | None:
+        """Why the list cannot be asked for at all (None: it can)."""
+        return None
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        if not super().emit_activate_version_messages:
+            return False
+        self.reference_list()  # read first: no version for a list that was not read
+        return not self._skipped
+
+    @override
+    def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
+        return self.reference_list()
 
 
 class TaskTagDefinitionsStream(ReferenceListStream):
@@ -553,34 +596,24 @@ class TaskTemplatesStream(ReferenceListStream):
 class TaskSubdepartmentsStream(ReferenceListStream):
     """`/companies/subdepartments` answers 400 without `company_id` (or
     `reference_company_id`): the config's `company_id`, else the one company the region's
-    properties name. Without either the stream is skipped with a warning and without any
-    ACTIVATE_VERSION, so no target retires the subdepartments it has."""
+    properties name; without either the stream is skipped (see ReferenceListStream)."""
 
     name = "task_subdepartments"
     path = "/companies/subdepartments"
     schema = schemas.TASK_SUBDEPARTMENTS
     record_builder = staticmethod(records.task_subdepartment)
 
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        return bool(super().emit_activate_version_messages) and self._company() is not None
+    def skip_reason(self) -> str | None:
+        if self.breezeway_tap.company_id() is None:
+            return ("the API needs a company id, and neither the config's company_id nor "
+                    "the property listing gives one (set company_id)")
+        return None
 
-    def _company(self) -> int | None:
-        return self.breezeway_tap.company_id()
-
+    @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
-        params.setdefault("company_id", self._company())
+        params.setdefault("company_id", self.breezeway_tap.company_id())
         return params
-
-    def fetch_objects(self, context: Context | None) -> Iterable[records.ApiObject]:
-        if self._company() is None:
-            self.logger.warning(
-                "Stream 'task_subdepartments' skipped in region '%s': the API needs a company "
-                "id, and neither the config's company_id nor the property listing gives one "
-                "(set company_id)", self.region_code)
-            return ()
-        return self.request_records(context)
 
 
 class SuppliesStream(BreezewayStream):
@@ -611,9 +644,11 @@ class UpstreamCallsStream(Stream):
     schema = schemas.UPSTREAM_CALLS
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         return False
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict]:
         tap = t.cast("TapBreezeway", self._tap)
         return list(tap.upstream_calls)

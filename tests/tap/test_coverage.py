@@ -253,3 +253,19 @@ def test_no_state_comes_before_the_first_api_call(sim: Simulator):
     buffer.seek(0)
     kinds = [json.loads(line)["type"] for line in buffer.read().splitlines() if line]
     assert "STATE" not in kinds
+
+
+def test_a_refused_reference_list_is_skipped_without_a_version(sim: Simulator,
+                                                               caplog: pytest.LogCaptureFixture):
+    """`/reservation/tags` sorts before reservations: a refusal there must not cost the run
+    its reservations and tasks, nor open a version no record will close."""
+    sim.fail_calls("/reservation/tags", 403)
+    output = run_tap(sim, REGION)
+    assert "reservation_tag_definitions" not in output.records
+    assert "reservation_tag_definitions" not in {
+        m["stream"] for m in output.of_type("ACTIVATE_VERSION")}
+    assert "Stream 'reservation_tag_definitions' skipped" in caplog.text
+    assert "HTTP 403" in caplog.text
+    assert len(output.records["reservations"]) == len(sim.data(REGION).reservations)
+    assert len(output.records["tasks"]) == len(sim.data(REGION).tasks)
+    assert len(output.records["task_tag_definitions"]) == len(sim.data(REGION).task_tags)

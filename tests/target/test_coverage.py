@@ -222,3 +222,20 @@ def test_a_tap_run_loads_requirements_lists_and_links(simulator, migrated_db, ca
     assert calls["task_requirements"] == len(data.tasks)
     assert migrated_db.query("SELECT DISTINCT stream FROM load_rejects WHERE stream NOT IN "
                              "('reservations', 'reservation_guests', 'property_photos')") == []
+
+
+def test_a_refused_reference_list_leaves_the_run_succeeded(simulator, migrated_db, capsys):
+    """No version opened for a list the API refused: the target has nothing left open to
+    take as a tap that stopped early, and keeps the list rows it has."""
+    simulator.fail_calls("/companies/templates", 403)
+    config = target_config(migrated_db, run_id="refused", region_code="austin")
+    target = TargetBreezewayPostgres(config=config)
+    target.listen(io.StringIO(tap_output(simulator, "austin")))
+    target.engine.dispose()
+    capsys.readouterr()
+    statuses = {tuple(r) for r in migrated_db.query(
+        "SELECT DISTINCT status FROM sync_runs WHERE run_id = 'refused'")}
+    assert statuses == {("succeeded",)}
+    assert migrated_db.query("SELECT count(*) FROM task_templates")[0][0] == 0
+    assert migrated_db.query("SELECT count(*) FROM tasks")[0][0] == len(
+        simulator.data("austin").tasks)
