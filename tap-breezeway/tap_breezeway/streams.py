@@ -616,13 +616,13 @@ class TaskSubdepartmentsStream(ReferenceListStream):
         return params
 
 
-class SuppliesStream(BreezewayStream):
-    """Supplies with their stock levels: paginated, full table every run."""
+class SuppliesStream(ReferenceListStream):
+    """Supplies with their stock levels: the one paginated reference list (a company's
+    supplies are few: all pages are read before the version opens, as for the others)."""
 
     name = "supplies"
     path = "/supplies"
-    primary_keys = ("id",)
-    replication_key = None
+    paginated = True
     schema = schemas.SUPPLIES
     record_builder = staticmethod(records.supply_record)
     fixed_params = {"sort_by": "created_at", "sort_order": "asc"}

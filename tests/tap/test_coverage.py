@@ -260,7 +260,9 @@ def test_a_refused_reference_list_is_skipped_without_a_version(sim: Simulator,
     """`/reservation/tags` sorts before reservations: a refusal there must not cost the run
     its reservations and tasks, nor open a version no record will close."""
     sim.fail_calls("/reservation/tags", 403)
+    sim.fail_calls("/supplies", 404)
     output = run_tap(sim, REGION)
+    assert "supplies" not in output.records
     assert "reservation_tag_definitions" not in output.records
     assert "reservation_tag_definitions" not in {
         m["stream"] for m in output.of_type("ACTIVATE_VERSION")}
