@@ -221,15 +221,14 @@ class TasksStream(IncrementalStream):
 
     def report_upstream_calls(self, context: Context | None) -> None:
         """Task-list calls with the properties they covered; requirement calls apart."""
-        tap = self.breezeway_tap
-        tap.report_upstream_calls(self.name, self.api_calls.value,
-                             full_window=self.reads_full_window(context),
-                             properties_listed=self._listed_count,
-                             properties_called=self._called_count)
+        tap, full_window = self.breezeway_tap, self.reads_full_window(context)
+        tap.report_upstream_calls(self.name, self.api_calls.value, full_window=full_window,
+                                  properties_listed=self._listed_count,
+                                  properties_called=self._called_count)
         if self._checklists is not None:
             tap.report_upstream_calls(TaskRequirementsStream.name,
-                                 self._checklists.reader.api_calls.value,
-                                 full_window=self.reads_full_window(context))
+                                      self._checklists.reader.api_calls.value,
+                                      full_window=full_window)
 
     def _crawl_property(
         self, context: Context | None, home_id: t.Any, since: date, until: date
