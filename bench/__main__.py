@@ -2,7 +2,8 @@
 
 Stages (docs in bench/README.md): 3. tap vs a plain requests loop, 4. API calls vs the
 minimum, 1./2. target load rate vs MeltanoLabs target-postgres and vs raw COPY, 5. peak RSS
-of the target at growing sizes, 6. `meltano run` of all regions in parallel at 150 ms latency.
+of the target at growing sizes, 6. `meltano run` of all regions in parallel at 150 ms latency,
+7. task-list calls of a region with mostly inactive properties.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import psycopg2
 from breezeway_sim.regions import REGIONS
 
-from bench import e2e, report
+from bench import e2e, inactive, report
 from bench.pgdb import DEFAULT_ADMIN_URL, scratch_database, server_facts, table_counts
 from bench.plain_loop import minimum_calls, run_plain_loop
 from bench.procs import ProcessFailedError
@@ -30,6 +31,8 @@ from bench.targets import THEIRS_DEFAULT, THEIRS_TUNED, load_ours, load_theirs, 
 
 BENCH_DIR = Path(__file__).resolve().parent
 PAGE_SIZE = 100  # the tap's default `page_size`
+#: The tap's default `task_property_statuses`.
+CALLED_STATUSES = ("active", "pending_delete")
 THEIRS_VENV = BENCH_DIR / "out" / "venv-target-postgres"
 THEIRS_PACKAGE = "meltanolabs-target-postgres==0.8.1"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -141,7 +144,7 @@ class Bench:
             state = self.full[region].summary.last_state
             run = run_tap(sim, config, self.out, self.out / f"{region}.incr.singer", state)
             incremental_calls += sum(run.calls.values())
-            incremental_min += _minimum(run.summary)
+            incremental_min += _minimum(run.summary, full_window=False)
         for label, calls, minimum in (("full sync", full_calls, full_min),
                                       ("incremental, nothing changed", incremental_calls,
                                        incremental_min)):
@@ -150,8 +153,18 @@ class Bench:
                 f"minimum {minimum:,}", f"{ratio(calls, minimum):.2f}", "1.00", calls == minimum))
         self.notes.append(
             f"Minimum calls = per region 1 token call + property pages + reservation pages "
-            f"(>= 1) + one task call per property (more only past {PAGE_SIZE} tasks) + people "
-            "+ companies, at the tap's page size; counted by the simulator.")
+            f"(>= 1) + one task call per property (incremental: per active property; more "
+            f"only past {PAGE_SIZE} tasks) + one requirements call per task read + people + "
+            "companies + 5 reference lists + supply pages, at the tap's page size; counted by "
+            "the simulator.")
+
+    # -- 7. task calls where tasks can be --
+    def inactive_stage(self) -> None:
+        self.say(f"task calls of a region with {inactive.INACTIVE_SHARE:.0%} inactive "
+                 "properties")
+        found, note = inactive.rows(inactive.measure(self.args.scale, self.out))
+        self.rows += found
+        self.notes.append(note)
 
     # -- 1. and 2. target load rate --
     def target_stage(self, singer: Path) -> None:
@@ -268,6 +281,7 @@ class Bench:
                 ("3", "tap stage", lambda: self.tap_stage(sim)),
                 ("1", "target stage", lambda: self.target_stage(singer)),
                 ("5", "RSS stage", lambda: self.rss_stage(singer)),
+                ("7", "inactive-properties stage", self.inactive_stage),
             ]
             if self.args.e2e_only:
                 stages = []
@@ -315,10 +329,15 @@ def write_results(path: Path, table: str) -> None:
     path.write_text(head + block + rest.split(END, 1)[1])
 
 
-def _minimum(summary: SingerSummary) -> int:
+def _minimum(summary: SingerSummary, *, full_window: bool = True) -> int:
+    """The fewest calls for what the run read; an incremental run calls only properties of
+    the tap's default `task_property_statuses`."""
     tasks = Counter(summary.tasks_per_home)
+    homes = [home for home in summary.property_ids
+             if full_window or summary.property_statuses.get(home) in CALLED_STATUSES]
     return minimum_calls(PAGE_SIZE, len(summary.property_ids), summary.records["reservations"],
-                         [tasks.get(home, 0) for home in summary.property_ids])
+                         [tasks.get(home, 0) for home in homes],
+                         supplies=summary.records["supplies"])
 
 
 def main(argv: list[str] | None = None) -> int:

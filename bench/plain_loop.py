@@ -24,9 +24,17 @@ from bench.procs import run_measured
 DATA_PREFIX = "/public/inventory/v1"
 #: parent list -> its nested arrays (docs/streams.md: children come from these arrays).
 NESTED = {
-    "properties": ("photos",),
-    "reservations": ("guests",),
-    "tasks": ("assignments", "photos", "costs", "supplies"),
+    "properties": ("photos", "tags"),
+    "reservations": ("guests", "tags"),
+    "tasks": ("assignments", "photos", "costs", "supplies", "task_tags"),
+}
+#: Reference lists, one call each (supplies are paginated): stream -> path.
+REFERENCE_LISTS = {
+    "task_templates": "/companies/templates",
+    "task_subdepartments": "/companies/subdepartments",
+    "task_tag_definitions": "/task/tags",
+    "property_tag_definitions": "/property/tags",
+    "reservation_tag_definitions": "/reservation/tags",
 }
 
 
@@ -106,9 +114,28 @@ class PlainLoop:
         for prop in properties:
             tasks = self._pages("/task/", {"home_id": prop["id"], "updated_at": f"{first},{last}"})
             self._write("tasks", tasks)
+            for task in tasks:
+                self._write_requirements(task["id"])
         self._write("people", self._get("/people", {}))
         self._write("companies", self._get("/companies", {}))
+        for stream, path in REFERENCE_LISTS.items():
+            self._write(stream, self._get(path, {}))
+        self._write("supplies", self._pages("/supplies", asc))
         return self.result
+
+    def _write_requirements(self, task_id: int) -> None:
+        """A task's checklist (one call per task, as the tap): a line per item and per
+        photo URL."""
+        region = self.config["region_code"]
+        for position, item in enumerate(self._get(f"/task/{task_id}/requirements", {})):
+            self.out.write(json.dumps({"stream": "task_requirements", "task_id": task_id,
+                                       "position": position, "region_code": region,
+                                       **item}) + "\n")
+            self.result.records["task_requirements"] += 1
+            for url in item.get("photos") or ():
+                self.out.write(json.dumps({"stream": "task_requirement_photos",
+                                           "task_id": task_id, "url": url}) + "\n")
+                self.result.records["task_requirement_photos"] += 1
 
 
 def run_plain_loop(config: dict[str, Any], page_size: int, out_path: Path,
@@ -141,13 +168,17 @@ if __name__ == "__main__":
 
 
 def minimum_calls(page_size: int, properties: int, reservations: int,
-                  tasks_per_property: list[int], people_and_companies: int = 2) -> int:
+                  tasks_per_property: list[int], people_and_companies: int = 2,
+                  supplies: int = 0) -> int:
     """Fewest calls a full or incremental sync can make: one token call, every page of
-    properties and reservations (at least one call even when empty), one task call per
-    property (the API requires `home_id`; more pages only when a property has more tasks
-    than a page holds), and one call each for the bare lists (people, companies)."""
+    properties, reservations and supplies (at least one call even when empty), one task
+    call per property called (the API requires `home_id`; more pages only when a property
+    has more tasks than a page holds), one requirements call per task read, and one call
+    each for the bare lists (people, companies, the five reference lists)."""
     def pages(count: int) -> int:
         return max(1, math.ceil(count / page_size))
 
     task_calls = sum(pages(count) for count in tasks_per_property)
-    return 1 + pages(properties) + pages(reservations) + task_calls + people_and_companies
+    requirement_calls = sum(tasks_per_property)
+    lists = people_and_companies + len(REFERENCE_LISTS) + pages(supplies)
+    return 1 + pages(properties) + pages(reservations) + task_calls + requirement_calls + lists

@@ -83,6 +83,14 @@ TABLES: tuple[RawTable, ...] = (
         "position first_name last_name", email=_first_email, emails=_json("emails"),
         phone_numbers=_json("phone_numbers")),
         ("reservations", "reservation_id", "reservation_pk"), "position"),
+    RawTable("property_tags", "property_tags", _columns("tag_id position name"),
+             ("properties", "property_id", "property_pk"), "tag_id"),
+    RawTable("reservation_tags", "reservation_tags", _columns("tag_id position name"),
+             ("reservations", "reservation_id", "reservation_pk"), "tag_id"),
+    RawTable("task_templates", "task_templates", _columns(
+        "template_name department_code", template_id=_field("id"))),
+    RawTable("task_subdepartments", "task_subdepartments", _columns(
+        "name", subdepartment_id=_field("id"))),
     RawTable("tasks", "tasks", _columns(
         "home_id linked_reservation_id linked_reservation_external_id reference_property_id "
         "name description type_department type_priority status_code status_name status_stage "
@@ -106,11 +114,29 @@ TABLES: tuple[RawTable, ...] = (
         "usage_id position supply_id name description size quantity unit_cost total_price "
         "bill_to billable markup_pricing_type markup_rate"),
         ("tasks", "task_id", "task_pk"), "usage_id"),
+    RawTable("task_tags", "task_tags", _columns("tag_id position name"),
+             ("tasks", "task_id", "task_pk"), "tag_id"),
+    RawTable("task_requirements", "task_requirements", _columns(
+        "position section_name response type_requirement photo_required note "
+        "home_element_name", action=_json("action")), ("tasks", "task_id", "task_pk"),
+        "position"),
+    RawTable("task_requirement_photos", "task_requirement_photos", _columns(
+        "position requirement_position url"), ("tasks", "task_id", "task_pk"), "position"),
     RawTable("people", "people", _columns(
         "name first_name last_name active employee_code type_role",
         person_id=_field("id"), emails=_json("emails"),
         type_departments=_json("type_departments"), groups=_json("groups"))),
+    RawTable("supplies", "supplies", _columns(
+        "company_id name description size internal_id unit_cost stock_count low_stock_alert "
+        "low_stock_count supply_category_id stock_status_code stock_status_name",
+        supply_id=_field("id"), **TIMES)),
+    *(RawTable(f"{kind}_tag_definitions", f"{kind}_tag_definitions", _columns(
+        "name company_id", tag_id=_field("id"))) for kind in ("task", "property", "reservation")),
 )
+#: Lookups set on task rows when the looked-up row is loaded: column -> (stream, field).
+TASK_LOOKUPS = {"reservation_pk": ("reservations", "linked_reservation_id"),
+                "template_pk": ("task_templates", "template_id"),
+                "subdepartment_pk": ("task_subdepartments", "subdepartment_id")}
 
 
 @dataclass
@@ -185,9 +211,8 @@ class _Copier:
         if spec.parent:
             head.append(spec.parent[2])
         if spec.stream == "tasks":
-            head.append("reservation_pk")
+            head += list(TASK_LOOKUPS)
         buffer, defaults = io.StringIO(), set()
-        reservations = self.pks["reservations"]
         for record in records.values():
             parent_pk = self._keep(spec, record, defaults)
             if parent_pk is None:
@@ -201,8 +226,8 @@ class _Copier:
             if spec.parent:
                 values.append(parent_pk)
             if spec.stream == "tasks":
-                linked = (record["region_code"], record.get("linked_reservation_id"))
-                values.append(reservations.get(linked))
+                values += [self.pks[stream].get((record["region_code"], record.get(name)))
+                           for stream, name in TASK_LOOKUPS.values()]
             values += [read(record) for _, read in spec.columns]
             buffer.write("\t".join(map(_copy_value, values)) + "\n")
             self.result.loaded[spec.table] += 1

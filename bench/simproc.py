@@ -32,9 +32,12 @@ class SimulatorProcess:
     """`python -m breezeway_sim` on 127.0.0.1, plus its `/_sim` admin endpoints."""
 
     def __init__(self, scale: float, log_path: Path, latency_ms: int = 0, seed: int = 7,
-                 cache_responses: bool = True) -> None:
+                 cache_responses: bool = True, inactive_share: float | None = None,
+                 regions: list[str] | None = None) -> None:
         self.scale, self.seed, self.latency_ms = scale, seed, latency_ms
         self.cache_responses = cache_responses
+        self.inactive_share = inactive_share
+        self.regions = regions
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -50,6 +53,10 @@ class SimulatorProcess:
             # 1-call-per-minute token limit would only add sleeps to the measurement.
             "--no-auth-rate-limit",
         ]
+        if self.inactive_share is not None:
+            command += ["--inactive-share", str(self.inactive_share)]
+        if self.regions:
+            command += ["--regions", ",".join(self.regions)]
         if self.cache_responses:
             # Answers encoded once and replayed: the measured side is the client, not the
             # simulator's filtering and sorting (the bench warms the cache first).

@@ -24,6 +24,7 @@ class SingerSummary:
     records: Counter[str] = field(default_factory=Counter)
     tasks_per_home: Counter[Any] = field(default_factory=Counter)
     property_ids: list[Any] = field(default_factory=list)
+    property_statuses: dict[Any, Any] = field(default_factory=dict)
     last_state: dict[str, Any] | None = None
 
     @property
@@ -46,6 +47,7 @@ def summarize(path: Path) -> SingerSummary:
                     summary.tasks_per_home[record.get("home_id")] += 1
                 elif stream == "properties":
                     summary.property_ids.append(record.get("id"))
+                    summary.property_statuses[record.get("id")] = record.get("status")
             elif kind == "STATE":
                 summary.last_state = message["value"]
     return summary

@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-auth-rate-limit", action="store_true")
     parser.add_argument("--reservation-timestamps", action="store_true")
     parser.add_argument(
+        "--inactive-share",
+        type=float,
+        default=None,
+        help="share (0..1) of each region's properties that is inactive (listed by "
+        "/property, never given new tasks); default: the generator's own mix",
+    )
+    parser.add_argument(
         "--cache-responses",
         action="store_true",
         help="keep encoded answers of data GETs (benchmarks, demos); mutations clear them",
@@ -80,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl_s=args.token_ttl_s,
         max_page_size=args.max_page_size,
         reservation_timestamps=args.reservation_timestamps,
+        inactive_share=args.inactive_share,
         error_rate=args.error_rate,
         error_statuses=args.error_statuses,
         rate_limit_every=args.rate_limit_every,

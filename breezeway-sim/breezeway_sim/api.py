@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from breezeway_sim import reference
 from breezeway_sim.churn import ChurnRates
 from breezeway_sim.data import RegionData
 from breezeway_sim.queries import (
@@ -205,6 +206,43 @@ def list_companies(sim: Simulator, request: Request, match: re.Match[str]) -> Re
     return Reply(200, _region_data(sim, request).companies)
 
 
+def _reference_list(attribute: str) -> Handler:
+    """A bare-list reference endpoint (tags of a kind, templates): one call per region."""
+
+    def list_reference(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
+        return Reply(200, getattr(_region_data(sim, request), attribute))
+
+    return list_reference
+
+
+def list_subdepartments(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
+    """Needs `company_id` or `reference_company_id` (our notes §3): 400 without either."""
+    data = _region_data(sim, request)
+    reference_id = single(request.query, "reference_company_id")
+    if single(request.query, "company_id") is None and reference_id is None:
+        raise ApiError(400, "invalid request", "company_id or reference_company_id is required")
+    own = data.companies[0]["reference_company_id"] if data.companies else None
+    if reference_id is not None and reference_id != own:
+        raise ApiError(
+            403, "permission denied", "these credentials have no access to that company"
+        )
+    return Reply(200, data.subdepartments)
+
+
+def task_requirements(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
+    """The checklist of one task: a bare list whose items have no `id` (our notes §4.8)."""
+    data = _region_data(sim, request)
+    task_id = int(match["id"])
+    try:
+        task = data.find("task", task_id)
+    except KeyError:
+        raise ApiError(404, "not found", f"no task with id {task_id}") from None
+    override = data.requirement_overrides.get(task_id)
+    if override is not None:
+        return Reply(200, override)
+    return Reply(200, reference.task_requirements(sim.seed, data.region, task))
+
+
 def _one(kind: str) -> Handler:
     def get_one(sim: Simulator, request: Request, match: re.Match[str]) -> Reply:
         data = _region_data(sim, request)
@@ -283,16 +321,22 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", f"{AUTH_PREFIX}/", "auth", obtain_tokens),
     _route("POST", f"{AUTH_PREFIX}/refresh", "auth", refresh_tokens),
     _route("GET", f"{DATA_PREFIX}/property", "data", list_properties),
+    _route("GET", f"{DATA_PREFIX}/property/tags", "data", _reference_list("property_tags")),
     _route("GET", f"{DATA_PREFIX}/property/{{id}}", "data", _one("property")),
     _route("GET", f"{DATA_PREFIX}/reservation", "data", list_reservations),
+    _route("GET", f"{DATA_PREFIX}/reservation/tags", "data", _reference_list("reservation_tags")),
     _route("GET", f"{DATA_PREFIX}/reservation/{{id}}", "data", _one("reservation")),
     _route("GET", f"{DATA_PREFIX}/reservation/{{id}}/tasks", "data", reservation_tasks),
     _route("GET", f"{DATA_PREFIX}/task/", "data", list_tasks),
     _route("GET", f"{DATA_PREFIX}/task/{{id}}", "data", _one("task")),
+    _route("GET", f"{DATA_PREFIX}/task/{{id}}/requirements", "data", task_requirements),
+    _route("GET", f"{DATA_PREFIX}/task/tags", "data", _reference_list("task_tags")),
     _route("GET", f"{DATA_PREFIX}/people", "data", list_people),
     _route("GET", f"{DATA_PREFIX}/people/{{id}}", "data", _one("person")),
     _route("GET", f"{DATA_PREFIX}/supplies", "data", list_supplies),
     _route("GET", f"{DATA_PREFIX}/companies", "data", list_companies),
+    _route("GET", f"{DATA_PREFIX}/companies/templates", "data", _reference_list("templates")),
+    _route("GET", f"{DATA_PREFIX}/companies/subdepartments", "data", list_subdepartments),
     _route("GET", "/_sim/counters", "admin", admin_counters),
     _route("POST", "/_sim/reset-counters", "admin", admin_reset_counters),
     _route("POST", "/_sim/faults", "admin", admin_faults),

@@ -11,6 +11,8 @@ Scope, so that a day's effect can be stated exactly:
   reservations or tasks are never churned: tests rely on their oddities;
 - an object created or deleted today is not changed again today, and an object hidden
   from lists is not changed at all (a client could not see the change);
+- an inactive property gets no new task and its tasks are not worked (our notes §11: a
+  token lists many units that never get tasks); they can still be deleted with it;
 - every change is stamped inside the day's window, in the order the changes happen, so
   an object's updated_at only grows.
 """
@@ -212,6 +214,10 @@ def churn_region(
         return _RegionDay(builder, rng, window).run(rates)
 
 
+def _inactive(prop: ApiObject) -> bool:
+    return prop.get("status") == "inactive"
+
+
 class _Pool:
     """Objects a change may pick, with O(1) random pick and removal (swap with the last)."""
 
@@ -279,8 +285,10 @@ class _RegionDay:
 
         properties = free("property", data.properties)
         reservations = free("reservation", data.reservations)
-        tasks = free("task", data.tasks)
-        self.homes = _Pool(data.properties, rng)  # where new reservations and tasks go
+        inactive = {p["id"] for p in data.properties if _inactive(p)}
+        tasks = [t for t in free("task", data.tasks) if t["home_id"] not in inactive]
+        self.homes = _Pool(data.properties, rng)  # where new reservations go
+        self.task_homes = _Pool([p for p in data.properties if not _inactive(p)], rng)
         self.properties = _Pool(properties, rng)
         self.reservations = _Pool(reservations, rng)
         self.active_reservations = _Pool(
@@ -350,7 +358,7 @@ class _RegionDay:
         self.gone_ids.add((kind, obj["id"]))
         self.gone[kind].append(obj)
         pools = {
-            "property": (self.homes, self.properties),
+            "property": (self.homes, self.task_homes, self.properties),
             "reservation": (self.reservations, self.active_reservations),
             "task": (self.tasks, self.open_tasks),
         }
@@ -367,6 +375,8 @@ class _RegionDay:
         if not prop["photos"]:
             prop["photos"].append(self.builder.photo(prop))
         self.homes.add(prop)
+        if not _inactive(prop):
+            self.task_homes.add(prop)
         self._record(moment, "property", CREATED, prop)
 
     def properties_retired(self, moment: datetime) -> None:
@@ -457,7 +467,7 @@ class _RegionDay:
 
     # -- tasks --
     def tasks_added(self, moment: datetime) -> None:
-        prop = self.homes.pick()
+        prop = self.task_homes.pick()
         if prop is None:
             return
         scheduled = moment.date() + timedelta(days=int(self.rng.random() * 30))

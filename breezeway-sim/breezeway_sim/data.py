@@ -51,6 +51,16 @@ class RegionData:
     people: list[ApiObject] = field(default_factory=list)
     supplies: list[ApiObject] = field(default_factory=list)
     companies: list[ApiObject] = field(default_factory=list)
+    #: Reference lists (`/companies/templates`, `/companies/subdepartments`, `/task/tags`,
+    #: `/property/tags`, `/reservation/tags`); see reference.py.
+    templates: list[ApiObject] = field(default_factory=list)
+    subdepartments: list[ApiObject] = field(default_factory=list)
+    task_tags: list[ApiObject] = field(default_factory=list)
+    property_tags: list[ApiObject] = field(default_factory=list)
+    reservation_tags: list[ApiObject] = field(default_factory=list)
+    #: task id -> the requirements `GET /task/{id}/requirements` serves instead of the
+    #: derived ones (tests edit checklists through it).
+    requirement_overrides: dict[int, list[ApiObject]] = field(default_factory=dict)
     hidden_times: dict[tuple[str, int], HiddenTimes] = field(default_factory=dict)
     person_status: dict[int, str] = field(default_factory=dict)
     hard_cases: dict[str, list[int]] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from breezeway_sim import timefmt
+from breezeway_sim import reference, timefmt
 from breezeway_sim.data import ApiObject, HiddenTimes, RegionData
 from breezeway_sim.regions import PROFILES, REGIONS, region_index
 
@@ -184,10 +184,17 @@ FUTURE_DAYS = 90
 
 
 def generate_region(
-    region: str, seed: int, property_count: int, today: date, reservation_timestamps: bool
+    region: str,
+    seed: int,
+    property_count: int,
+    today: date,
+    reservation_timestamps: bool,
+    inactive_share: float | None = None,
 ) -> RegionData:
     """Build one region's data set; the same arguments always give the same data."""
-    return RegionBuilder(region, seed, property_count, today, reservation_timestamps).build()
+    return RegionBuilder(
+        region, seed, property_count, today, reservation_timestamps, inactive_share
+    ).build()
 
 
 class RegionBuilder:
@@ -198,10 +205,20 @@ class RegionBuilder:
     """
 
     def __init__(
-        self, region: str, seed: int, property_count: int, today: date, reservation_timestamps: bool
+        self,
+        region: str,
+        seed: int,
+        property_count: int,
+        today: date,
+        reservation_timestamps: bool,
+        inactive_share: float | None = None,
     ) -> None:
         if region not in REGIONS:
             raise ValueError(f"unknown region {region!r}; known: {sorted(REGIONS)}")
+        if inactive_share is not None and not 0 <= inactive_share <= 1:
+            raise ValueError("inactive_share must be between 0 and 1")
+        self.seed = seed
+        self.inactive_share = inactive_share
         self.rng = random.Random(f"breezeway-sim:{seed}:{region}")
         self._random = self.rng.random
         self.region = region
@@ -261,9 +278,11 @@ class RegionBuilder:
         self._build_supplies()
         self.groups = groups = self._build_groups()
         self.vip_tag = {"id": data.new_id("tag"), "name": "VIP", "company_id": data.company_id}
+        self._build_reference_lists()
         for index in range(self.property_count):
             prop = self._property(index, groups)
             data.properties.append(prop)
+        self._make_inactive(data.properties)
         for prop in data.properties:
             reservations = [self._reservation(prop) for _ in range(self._int(2, 14))]
             data.reservations.extend(reservations)
@@ -272,6 +291,36 @@ class RegionBuilder:
         self._add_hard_cases()
         data.reindex()
         return data
+
+    # -- reference lists (no random draws: see reference.py) --
+    def _build_reference_lists(self) -> None:
+        data, company_id = self.data, self.data.company_id
+        data.templates = reference.templates(company_id)
+        data.subdepartments = reference.subdepartments(region_index(self.region))
+        data.task_tags = reference.task_tags(company_id)
+        data.property_tags = [
+            {"id": data.new_id("tag"), "name": name, "company_id": company_id}
+            for name in reference.PROPERTY_TAG_NAMES
+        ]
+        data.reservation_tags = [dict(self.vip_tag)] + [
+            {"id": data.new_id("tag"), "name": name, "company_id": company_id}
+            for name in reference.RESERVATION_TAG_NAMES
+        ]
+
+    def _make_inactive(self, properties: list[ApiObject]) -> None:
+        """With `inactive_share`, that share of the properties is inactive, the others active.
+
+        A region whose token lists far more units than it runs (our notes §11). Chosen from
+        a random stream of its own, so the rest of the data is the same as without the
+        option; the first property (it holds the hard-case tasks) stays active.
+        """
+        if self.inactive_share is None:
+            return
+        chooser = random.Random(f"breezeway-sim-inactive:{self.seed}:{self.region}")
+        candidates = list(range(1, len(properties)))
+        inactive = set(chooser.sample(candidates, round(self.inactive_share * len(candidates))))
+        for index, prop in enumerate(properties):
+            prop["status"] = "inactive" if index in inactive else "active"
 
     # -- people, supplies, groups --
     def _build_people(self) -> None:
@@ -579,9 +628,10 @@ class RegionBuilder:
             "task_tags": [{"id": 5, "name": "Turnover"}] if rng.random() < 0.2 else [],
         }
         if rng.random() < 0.7:
-            template_id = 23_000 + self._int(0, 40)
+            template_id = reference.TEMPLATE_FIRST_ID + self._int(0, reference.TEMPLATE_COUNT - 1)
             task["template_id"] = template_id
-            task["template"] = {"id": template_id, "name": f"{task['name']} template"}
+            task["template"] = {"id": template_id, "name": reference.template_name(template_id)}
+        task["subdepartment"] = reference.subdepartment_of(region_index(self.region), task_id)
         self._task_children(task, finished or updated)
         return task
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from typing import Any, TypeVar
 
-from breezeway_sim import api, churn
+from breezeway_sim import api, churn, reference
 from breezeway_sim.api import ApiError, Reply, Request
 from breezeway_sim.churn import ChurnDay, ChurnRates
 from breezeway_sim.data import LISTED_KINDS, ApiObject, RegionData
@@ -76,6 +76,7 @@ class Simulator:
         max_page_size: int = 250,
         reservation_timestamps: bool = False,
         response_cache: bool = False,
+        inactive_share: float | None = None,
         **faults: Any,
     ) -> None:
         chosen = list(REGIONS) if regions is None else list(regions)
@@ -84,6 +85,10 @@ class Simulator:
             raise ValueError(f"unknown or no regions {unknown}; known: {sorted(REGIONS)}")
         if scale <= 0 or max_page_size < 1 or token_ttl_s < 1:
             raise ValueError("scale, max_page_size and token_ttl_s must be positive")
+        if inactive_share is not None and not 0 <= inactive_share <= 1:
+            raise ValueError("inactive_share must be between 0 and 1")
+        #: Share of each region's properties that is inactive (None: the generator's mix).
+        self.inactive_share = inactive_share
         self.scale, self.seed, self.regions = scale, seed, chosen
         self.auth_rate_limit = auth_rate_limit
         self.token_ttl_s = token_ttl_s
@@ -162,7 +167,12 @@ class Simulator:
         with self.lock:
             if region not in self._builders:
                 builder = RegionBuilder(
-                    region, self.seed, self._counts[region], self.today, self.reservation_timestamps
+                    region,
+                    self.seed,
+                    self._counts[region],
+                    self.today,
+                    self.reservation_timestamps,
+                    self.inactive_share,
                 )
                 builder.build()
                 self._builders[region] = builder
@@ -171,6 +181,15 @@ class Simulator:
     def data(self, region: str) -> RegionData:
         """The region's objects exactly as the API serves them (generated on first use)."""
         return self._builder(region).data
+
+    def task_requirements(self, region: str, task_id: int) -> list[ApiObject]:
+        """What `GET /task/{id}/requirements` answers for a task now (KeyError if deleted)."""
+        data = self.data(region)
+        task = data.find("task", task_id)
+        override = data.requirement_overrides.get(task_id)
+        if override is not None:
+            return override
+        return reference.task_requirements(self.seed, region, task)
 
     def hard_cases(self, region: str) -> dict[str, list[int]]:
         """Hard-case name -> ids (see `generator.HARD_CASES` for kind and description)."""
@@ -424,6 +443,16 @@ class Simulator:
         with self.lock:
             prop = self.data(region).find("property", property_id)
             return self._builder(region).new_task(prop, self.clock_now())
+
+    @_mutation
+    def set_task_requirements(
+        self, region: str, task_id: int, requirements: list[ApiObject]
+    ) -> ApiObject:
+        """Serve these requirements for the task from now on, and mark the task updated
+        (a checklist edit shows in the task's `updated_at`: our guess)."""
+        with self.lock:
+            self.data(region).requirement_overrides[task_id] = requirements
+            return self.touch_task(region, task_id)
 
     @_mutation
     def delete_property(self, region: str, property_id: int) -> None:

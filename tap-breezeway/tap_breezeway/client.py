@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from typing_extensions import override
 from tap_breezeway import decoding, records
 from tap_breezeway.auth import BreezewayAuthenticator, retry_after_seconds
 from tap_breezeway.scrub import scrub
+from tap_breezeway.usage import CallCounter
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, RequestFunc
@@ -232,6 +234,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
     def breezeway_tap(self) -> TapBreezeway:
         return t.cast("TapBreezeway", self._tap)
 
+    @cached_property
+    def api_calls(self) -> CallCounter:
+        """Requests this stream made in this run (all threads, retries included)."""
+        return CallCounter()
+
     @property
     def region_code(self) -> str:
         return str(self.config["region_code"])
@@ -265,11 +272,14 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
         return params
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """Every attempt, retries included, waits for its turn in the run's rate budget."""
+        """Every attempt, retries included, waits for its turn in the run's rate budget
+        (and is counted: stream `upstream_calls`)."""
         pacer = self.breezeway_tap.request_pacer
+        calls = self.api_calls
 
         def paced(*args: t.Any, **kwargs: t.Any) -> requests.Response:
             pacer.wait_turn()
+            calls.count()
             return func(*args, **kwargs)
 
         return super().request_decorator(paced)
@@ -486,6 +496,11 @@ class BreezewayStream(SelectionOnceStream, RESTStream):
             and self.emit_activate_version_messages
         ):
             self._write_activate_version_message(self._stream_version)
+        self.report_upstream_calls(context)
+
+    def report_upstream_calls(self, context: Context | None) -> None:
+        """The requests this stream made, for stream `upstream_calls`."""
+        self.breezeway_tap.report_upstream_calls(self.name, self.api_calls.value)
 
 
 #: Stream-map options that drop, rename, duplicate or re-key records (singer-sdk mapper).
@@ -567,6 +582,10 @@ class IncrementalStream(BreezewayStream):
             crawls, self.region_code, self.name, self.crawl_window_start(context),
             self._run_started(), reports_complete=full_window and unchanged,
         )
+
+    def report_upstream_calls(self, context: Context | None) -> None:
+        self.breezeway_tap.report_upstream_calls(
+            self.name, self.api_calls.value, full_window=self.reads_full_window(context))
 
     def records_reach_targets_unchanged(self) -> bool:
         """Every record read reaches the target, under this stream's name and with its id:

@@ -10,6 +10,7 @@ carry ids and field names, never a value (door codes and guest contacts are in t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -345,4 +346,82 @@ SUPPLY_FIELDS = (
 def task_supply(item: ApiObject) -> Record:
     record = _copy(item, SUPPLY_FIELDS)
     record["usage_id"] = item.get("id")
+    return record
+
+
+# -- coverage (issue 18): requirements, tags, reference lists ------------------------------
+def _as_text(value: Any) -> Any:
+    """A free-form answer as text: strings as they are, numbers and booleans as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _as_list_of_text(value: Any) -> Any:
+    """`action` is a string or a list of strings upstream: always a list here."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return value  # a list, or something else the target validates
+
+
+def task_requirement(item: ApiObject) -> Record:
+    """One checklist item. Items carry no id upstream (keyed by position); the type lives in
+    `type_requirement` (a client reading `type` got only NULLs)."""
+    return {
+        "section_name": item.get("section_name"),
+        "action": _as_list_of_text(item.get("action")),
+        "response": _as_text(item.get("response")),
+        "type_requirement": item.get("type_requirement"),
+        "photo_required": item.get("photo_required"),
+        "note": item.get("note"),
+        "home_element_name": item.get("home_element_name"),
+    }
+
+
+def requirement_photos(requirements: Iterable[Any]) -> list[ApiObject]:
+    """The photos of a task's requirements, flattened in order: `{requirement_position, url}`
+    (upstream they are bare URLs inside each requirement)."""
+    photos: list[ApiObject] = []
+    for position, item in enumerate(requirements):
+        urls = item.get("photos") if isinstance(item, dict) else None
+        for url in urls if isinstance(urls, list) else ():
+            photos.append({"requirement_position": position, "url": url})
+    return photos
+
+
+def requirement_photo(item: ApiObject) -> Record:
+    return {"requirement_position": item.get("requirement_position"), "url": item.get("url")}
+
+
+def tag_link(item: Any) -> Record:
+    """A tag of an object's inline array: `{id, name, ...}` (a bare string has no id)."""
+    if isinstance(item, dict):
+        return {"tag_id": item.get("id"), "name": item.get("name")}
+    return {"tag_id": None, "name": item}
+
+
+def tag_definition(obj: ApiObject) -> Record:
+    return _copy(obj, ("id", "name", "company_id"))
+
+
+def task_template(obj: ApiObject) -> Record:
+    return _copy(obj, ("id", "template_name", "department_code"))
+
+
+def task_subdepartment(obj: ApiObject) -> Record:
+    return _copy(obj, ("id", "name"))
+
+
+SUPPLY_LIST_FIELDS = (
+    "id", "company_id", "name", "description", "size", "internal_id", "unit_cost",
+    "stock_count", "low_stock_alert", "low_stock_count", "supply_category_id",
+)
+
+
+def supply_record(obj: ApiObject) -> Record:
+    record = _copy(obj, SUPPLY_LIST_FIELDS)
+    record.update(_flat(obj, "type_stock_status", "stock_status", ("code", "name")))
+    record.update(_datetimes(obj, ("created_at", "updated_at")))
     return record

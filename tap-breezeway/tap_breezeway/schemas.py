@@ -254,10 +254,11 @@ COMPANIES = schema(
 CRAWLS = schema(
     REGION_CODE,
     th.Property("stream", th.StringType, required=True, nullable=False,
-                description="The stream crawled: `reservations` or `tasks`."),
+                description="The stream crawled: `reservations` or `tasks`; "
+                "`task_requirements` for requirement calls that failed."),
     th.Property("scope", th.StringType, required=True, nullable=False,
                 description="What the crawl covered: `region` (every page of the stream) or "
-                "`property:<id>` (one property's tasks)."),
+                "`property:<id>` (one property's tasks); `task:<id>` (one task's requirements)."),
     optional_id("property_id"),
     *datetimes("window_start", "window_end"),
     th.Property("complete", th.BooleanType, required=True, nullable=False,
@@ -265,4 +266,89 @@ CRAWLS = schema(
                 "False: the scope's calls failed (see `reason`); it is read again next run."),
     *text("reason"),
     *integers("records"),
+)
+
+# -- coverage (issue 18): requirements, tag links, reference lists, API usage --------------
+
+TASK_REQUIREMENTS = schema(
+    required_id("task_id"),
+    POSITION,
+    REGION_CODE,
+    *text("section_name"),
+    th.Property("action", th.ArrayType(th.StringType),
+                description="What to do; a string upstream is a one-element list here."),
+    th.Property("response", th.StringType,
+                description="The answer as text (counts and ratings are numbers upstream)."),
+    *text("type_requirement"),
+    *booleans("photo_required"),
+    *text("note", "home_element_name"),
+)
+
+TASK_REQUIREMENT_PHOTOS = schema(
+    required_id("task_id"),
+    th.Property("position", th.IntegerType, required=True, nullable=False,
+                description="0-based index among all requirement photos of the task."),
+    REGION_CODE,
+    th.Property("requirement_position", th.IntegerType, required=True, nullable=False,
+                description="`position` of the requirement the photo belongs to."),
+    *text("url"),
+)
+
+
+def tag_links(parent_key: str) -> dict:
+    """The tags of one object, from its inline array: one record per tag."""
+    return schema(required_id(parent_key), required_id("tag_id"), REGION_CODE, POSITION,
+                  *text("name"))
+
+
+PROPERTY_TAGS = tag_links("property_id")
+RESERVATION_TAGS = tag_links("reservation_id")
+TASK_TAGS = tag_links("task_id")
+
+TAG_DEFINITIONS = schema(
+    required_id("id"),
+    REGION_CODE,
+    *text("name"),
+    optional_id("company_id"),
+)
+
+TASK_TEMPLATES = schema(
+    required_id("id"),
+    REGION_CODE,
+    *text("template_name", "department_code"),
+)
+
+TASK_SUBDEPARTMENTS = schema(
+    required_id("id"),
+    REGION_CODE,
+    *text("name"),
+)
+
+SUPPLIES = schema(
+    required_id("id"),
+    REGION_CODE,
+    optional_id("company_id"),
+    *text("name", "description", "size", "internal_id"),
+    *numbers("unit_cost", "stock_count"),
+    *booleans("low_stock_alert"),
+    *numbers("low_stock_count"),
+    optional_id("supply_category_id"),
+    *code_and_name("stock_status"),
+    *datetimes("created_at", "updated_at"),
+)
+
+UPSTREAM_CALLS = schema(
+    REGION_CODE,
+    th.Property("stream", th.StringType, required=True, nullable=False,
+                description="The stream whose reads made the calls."),
+    th.Property("run_started_at", th.DateTimeType, required=True, nullable=False,
+                description="When the tap run started (one record per run and stream)."),
+    th.Property("calls", th.IntegerType, required=True, nullable=False,
+                description="HTTP requests made for the stream in this run, retries included."),
+    th.Property("full_window", th.BooleanType,
+                description="Incremental streams: whether the run read the whole window."),
+    th.Property("properties_listed", th.IntegerType,
+                description="tasks: properties the region lists."),
+    th.Property("properties_called", th.IntegerType,
+                description="tasks: properties given task-list calls in this run."),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -96,10 +98,20 @@ class TapBreezeway(Tap):
                  "A property whose task calls fail is skipped (reported in `crawls`, read "
                  "again next run); when more than this share of the properties (and more "
                  "than 2) fail, the run fails instead.", default=0.05),
+        _setting("task_property_statuses", th.ArrayType(th.StringType),
+                 "Task property statuses",
+                 "Property statuses (case-insensitive) whose properties get per-property task "
+                 "calls on an incremental run; `*` (or an empty list): every property. A "
+                 "full-window run (first run, `reconcile`, `reconcile_every_days` due) calls "
+                 "every listed property whatever its status, and a property whose calls "
+                 "failed is read again either way. `/property` lists inactive units too; "
+                 "tasks changed on a property outside these statuses arrive with the next "
+                 "full-window run.", default=["active", "pending_delete"]),
         _setting("emit_activate_version_messages", th.BooleanType,
                  "Emit ACTIVATE_VERSION messages",
-                 "Mark full-table streams (properties, people) complete with ACTIVATE_VERSION "
-                 "at their start and end, so targets can retire rows missing upstream.",
+                 "Mark full-table streams (properties, people, the reference lists) complete "
+                 "with ACTIVATE_VERSION at their start and end, so targets can retire rows "
+                 "missing upstream.",
                  default=True),
     ).to_dict()
 
@@ -138,7 +150,33 @@ class TapBreezeway(Tap):
         crawls = self.streams.get(CrawlsStream.name)
         return crawls if isinstance(crawls, CrawlsStream) and crawls.selected else None
 
+    @cached_property
+    def upstream_calls(self) -> list[dict[str, Any]]:
+        """The `upstream_calls` records of the streams that ran (written by that stream,
+        which runs last)."""
+        return []
+
+    def report_upstream_calls(self, stream: str, calls: int, **details: Any) -> None:
+        self.upstream_calls.append({
+            "region_code": self.config["region_code"],
+            "stream": stream,
+            "run_started_at": self.run_started.isoformat(),
+            "calls": calls,
+            "full_window": details.get("full_window"),
+            "properties_listed": details.get("properties_listed"),
+            "properties_called": details.get("properties_called"),
+        })
+
+    @cached_property
+    def run_started(self) -> datetime:
+        return datetime.now(UTC)
+
     _property_ids: list[Any] | None = None
+
+    @cached_property
+    def listed_properties(self) -> ListedProperties:
+        """What the task crawl and the company-scoped lists need of the property listing."""
+        return ListedProperties()
 
     def remember_property_ids(self, ids: list[Any]) -> None:
         """Called by the properties stream after a complete listing."""
@@ -149,9 +187,13 @@ class TapBreezeway(Tap):
         if self._property_ids is None:
             properties = self.streams[PropertiesStream.name]
             assert isinstance(properties, PropertiesStream)
-            keys = (records.id_key(obj.get("id")) for obj in properties.request_records(None))
-            listed = [key for key in dict.fromkeys(keys) if key is not None]
-            self._property_ids = self._home_ids(listed)
+            listed: dict[Any, None] = {}
+            for obj in properties.request_records(None):
+                self.listed_properties.note(obj)
+                key = records.id_key(obj.get("id"))
+                if key is not None:
+                    listed[key] = None
+            self._property_ids = self._home_ids(list(listed))
         return self._property_ids
 
     def _home_ids(self, ids: list[Any]) -> list[Any]:
@@ -167,6 +209,37 @@ class TapBreezeway(Tap):
                 "themselves were emitted)", len(ids) - len(usable),
             )
         return usable
+
+    def property_status(self, property_id: Any) -> Any:
+        """The `status` the listing gave a property (None when it had none)."""
+        self.property_ids()
+        return self.listed_properties.statuses.get(property_id)
+
+    def company_id(self) -> int | None:
+        """`company_id` from the config, else the one company the region's properties name
+        (None when they name none or several: then the config must say)."""
+        configured = self.config.get("company_id")
+        if configured is not None:
+            return int(configured)
+        self.property_ids()
+        companies = self.listed_properties.company_ids
+        return next(iter(companies)) if len(companies) == 1 else None
+
+
+@dataclass
+class ListedProperties:
+    """Facts of each property as listed (before any stream map): its status, its company."""
+
+    statuses: dict[Any, Any] = field(default_factory=dict)
+    company_ids: set[int] = field(default_factory=set)
+
+    def note(self, obj: dict[str, Any]) -> None:
+        key = records.id_key(obj.get("id"))  # an odd id (a list, an object) is no key
+        if key is not None:
+            self.statuses[key] = obj.get("status")
+        company = obj.get("company_id")
+        if isinstance(company, int) and not isinstance(company, bool):
+            self.company_ids.add(company)
 
 
 if __name__ == "__main__":

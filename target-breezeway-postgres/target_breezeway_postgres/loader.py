@@ -32,7 +32,13 @@ from target_breezeway_postgres import redact, rejects, runs
 from target_breezeway_postgres.conversions import NULL_TEXT, json_text
 from target_breezeway_postgres.database import Database
 from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS, TableMapping
-from target_breezeway_postgres.units import LoadUnit, Reject, StagedRow, natural_key
+from target_breezeway_postgres.units import (
+    ChildSetLimits,
+    LoadUnit,
+    Reject,
+    StagedRow,
+    natural_key,
+)
 
 LOGGER = logging.getLogger("target_breezeway_postgres.loader")
 COPY_CHUNK = 1 << 16
@@ -127,9 +133,9 @@ class Loader:
         for mapping in LOAD_ORDER:
             rows = list(unit.rows.get(mapping.stream, {}).values())
             _stage_isolating(cursor, mapping, rows)
-            unit_rejects += self._load_stream(cursor, mapping, rows, result)
+            unit_rejects += self._load_stream(cursor, mapping, rows, result, unit.child_limits)
         _set_region_companies(cursor)
-        _resolve_task_reservations(cursor)
+        _resolve_lookups(cursor, unit)
         for completion in unit.completions:
             result.soft_deleted.update(_soft_delete_unseen(cursor, completion))
         for reject in unit_rejects:
@@ -140,11 +146,11 @@ class Loader:
         return result
 
     def _load_stream(self, cursor: Any, mapping: TableMapping, rows: list[StagedRow],
-                     result: FlushResult) -> list[Reject]:
+                     result: FlushResult, limits: ChildSetLimits) -> list[Reject]:
         if not rows:
             # Parents of the unit may have lost all their children of this stream.
             if mapping.child_key and mapping.parent:
-                _replace_child_sets(cursor, mapping)
+                _replace_child_sets(cursor, mapping, limits)
             return []
         found: list[Reject] = [_reject(mapping, r, r.reason or "") for r in rows if r.reason]
         marked: dict[int, Reject] = {}
@@ -152,7 +158,7 @@ class Loader:
             marked.update(_mark(cursor, mapping, rows, _orphan_sql(mapping),
                                 _orphan_reason(mapping)))
         if mapping.child_key and mapping.parent:
-            _replace_child_sets(cursor, mapping)
+            _replace_child_sets(cursor, mapping, limits)
             if mapping.one_per_parent:
                 marked.update(_mark(cursor, mapping, rows, _second_flag_sql(mapping),
                                     f"second {mapping.one_per_parent} child of "
@@ -396,18 +402,32 @@ def _reject_in_unit_duplicates(mapping: TableMapping, rows: list[StagedRow]) -> 
 
 # --- writing -------------------------------------------------------------------------------
 
-def _replace_child_sets(cursor: Any, mapping: TableMapping) -> None:
-    """Children of parents present in the unit that the unit no longer lists are deleted."""
+def _replace_child_sets(cursor: Any, mapping: TableMapping, limits: ChildSetLimits) -> None:
+    """Children of parents present in the unit that the unit no longer lists are deleted
+    (but for children read with calls of their own: not where `limits` says a call failed
+    or could not be reported)."""
     assert mapping.parent and mapping.child_key
+    if mapping.stream in limits.unreplaced:
+        return
     parent = MAPPINGS[mapping.parent.stream]
     stage, parent_stage, key = stage_table(mapping), stage_table(parent), mapping.child_key
+    kept_sql, params = "", {}
+    if mapping.fetched_per_parent:
+        regions, ids, kept_regions = limits.kept_of(parent.stream)
+        kept_sql = (
+            " AND NOT (ps.region_code = ANY(%(kept_regions)s)) AND NOT EXISTS ("
+            "SELECT 1 FROM unnest(%(regions)s::text[], %(ids)s::bigint[]) AS k (region_code, "
+            f"parent_id) WHERE k.region_code = ps.region_code "
+            f"AND k.parent_id = ps.{parent.id_column})")
+        params = {"kept_regions": kept_regions, "regions": regions, "ids": ids}
     cursor.execute(
         f"DELETE FROM {mapping.table} c USING {parent_stage} ps "
         f"JOIN {parent.table} p ON p.{parent.id_column} = ps.{parent.id_column} "
         f"AND p.region_code = ps.region_code "
         f"WHERE c.{mapping.parent.pk_column} = p.id AND NOT EXISTS ("
         f"SELECT 1 FROM {stage} s WHERE s.parent_id = ps.{parent.id_column} "
-        f"AND s.region_code = ps.region_code AND s.{key} = c.{key})"
+        f"AND s.region_code = ps.region_code AND s.{key} = c.{key}){kept_sql}",
+        params or None,
     )
 
 
@@ -464,15 +484,23 @@ def _upsert_sql(mapping: TableMapping, subset: bool = False) -> str:
     )
 
 
-def _resolve_task_reservations(cursor: Any) -> None:
-    """Tasks loaded before their linked reservation get it once it is there (in any unit)."""
-    cursor.execute(
-        "UPDATE tasks t SET reservation_pk = r.id FROM stage_reservations s "
-        "JOIN reservations r ON r.reservation_id = s.reservation_id "
-        "AND r.region_code = s.region_code "
-        "WHERE t.reservation_pk IS NULL AND t.linked_reservation_id = r.reservation_id "
-        "AND t.region_code = r.region_code"
-    )
+def _resolve_lookups(cursor: Any, unit: LoadUnit) -> None:
+    """Rows loaded before the row they look up (a task before its linked reservation, its
+    template or subdepartment) get its key once it is there, in whatever later unit."""
+    for mapping in LOAD_ORDER:
+        for lookup in mapping.lookups:
+            if not unit.rows.get(lookup.stream):
+                continue
+            target = MAPPINGS[lookup.stream]
+            cursor.execute(
+                f"UPDATE {mapping.table} t SET {lookup.pk_column} = x.id "
+                f"FROM {stage_table(target)} s JOIN {target.table} x "
+                f"ON x.{target.id_column} = s.{target.id_column} "
+                f"AND x.region_code = s.region_code "
+                f"WHERE t.{lookup.pk_column} IS NULL "
+                f"AND t.{lookup.id_column} = x.{target.id_column} "
+                f"AND t.region_code = x.region_code"
+            )
 
 
 def _soft_delete_unseen(cursor: Any, completion: Any) -> Counter[tuple[str, str]]:

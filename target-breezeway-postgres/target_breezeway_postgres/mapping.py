@@ -79,6 +79,10 @@ class TableMapping:
     checks: tuple[RowCheck, ...] = ()
     # A boolean column true for at most one child per parent (a partial unique index).
     one_per_parent: str | None = None
+    # Children read with API calls of their own (not nested in the parent record): a failed
+    # call is reported in `crawls`, so their sets are replaced only in a run that carries
+    # both this stream and `crawls`, and never for a parent whose call failed.
+    fetched_per_parent: bool = False
     children: list[str] = field(default_factory=list)
 
     @cached_property
@@ -251,7 +255,9 @@ RESERVATION_GUESTS = TableMapping(
 TASKS = TableMapping(
     stream="tasks", table="tasks", key_properties=("id",), id_column="task_id",
     parent=ParentLink("properties", "home_id", "property_pk"),
-    lookups=(Lookup("reservations", "linked_reservation_id", "reservation_pk"),),
+    lookups=(Lookup("reservations", "linked_reservation_id", "reservation_pk"),
+             Lookup("task_templates", "template_id", "template_pk"),
+             Lookup("task_subdepartments", "subdepartment_id", "subdepartment_pk")),
     columns=(
         C("task_id", cv.BIGINT, "id", required=True),
         C("home_id", cv.BIGINT, required=True),
@@ -381,10 +387,99 @@ PEOPLE = TableMapping(
     ),
 )
 
-# Foreign-key order: every parent table is written before its children in a load unit.
+# -- coverage (issue 18): tag links, requirements, reference lists ---------------------------
+
+
+def tag_links(stream: str, parent: ParentLink) -> TableMapping:
+    """An object's tags from its inline array, keyed by tag id."""
+    return TableMapping(
+        stream=stream, table=stream, key_properties=(parent.source, "tag_id"),
+        parent=parent, child_key="tag_id",
+        columns=(
+            C("tag_id", cv.BIGINT, required=True),
+            C("position", cv.NON_NEGATIVE, required=True),
+            C("name", cv.TEXT),
+        ),
+    )
+
+
+PROPERTY_TAGS = tag_links("property_tags", ParentLink("properties", "property_id", "property_pk"))
+RESERVATION_TAGS = tag_links(
+    "reservation_tags", ParentLink("reservations", "reservation_id", "reservation_pk"))
+TASK_TAGS = tag_links("task_tags", ParentLink("tasks", "task_id", "task_pk"))
+
+TASK_REQUIREMENTS = TableMapping(
+    stream="task_requirements", table="task_requirements",
+    key_properties=("task_id", "position"),
+    parent=ParentLink("tasks", "task_id", "task_pk"), child_key="position",
+    fetched_per_parent=True,
+    columns=(
+        C("position", cv.NON_NEGATIVE, required=True),
+        C("section_name", cv.TEXT),
+        C("action", cv.JSONB),
+        C("response", cv.TEXT),
+        C("type_requirement", cv.TEXT),
+        C("photo_required", cv.BOOLEAN),
+        C("note", cv.TEXT),
+        C("home_element_name", cv.TEXT),
+    ),
+)
+
+TASK_REQUIREMENT_PHOTOS = TableMapping(
+    stream="task_requirement_photos", table="task_requirement_photos",
+    key_properties=("task_id", "position"),
+    parent=ParentLink("tasks", "task_id", "task_pk"), child_key="position",
+    fetched_per_parent=True,
+    columns=(
+        C("position", cv.NON_NEGATIVE, required=True),
+        C("requirement_position", cv.NON_NEGATIVE, required=True),
+        C("url", cv.TEXT, required=True),
+    ),
+)
+
+
+def reference_list(stream: str, id_column: str, *columns: Column) -> TableMapping:
+    """A company's reference list: full table per region, soft-deleted when gone."""
+    return TableMapping(
+        stream=stream, table=stream, key_properties=("id",), id_column=id_column,
+        full_table=True, columns=(C(id_column, cv.BIGINT, "id", required=True), *columns),
+    )
+
+
+TASK_TEMPLATES = reference_list(
+    "task_templates", "template_id", C("template_name", cv.TEXT), C("department_code", cv.TEXT))
+TASK_SUBDEPARTMENTS = reference_list("task_subdepartments", "subdepartment_id",
+                                     C("name", cv.TEXT))
+SUPPLIES = reference_list(
+    "supplies", "supply_id",
+    C("company_id", cv.BIGINT),
+    C("name", cv.TEXT),
+    C("description", cv.TEXT),
+    C("size", cv.TEXT),
+    C("internal_id", cv.TEXT),
+    C("unit_cost", cv.numeric(14, 4)),
+    C("stock_count", cv.numeric(14, 3)),
+    C("low_stock_alert", cv.BOOLEAN),
+    C("low_stock_count", cv.numeric(14, 3)),
+    C("supply_category_id", cv.BIGINT),
+    C("stock_status_code", cv.TEXT),
+    C("stock_status_name", cv.TEXT),
+    C("source_created_at", cv.TIMESTAMPTZ, "created_at"),
+    C("source_updated_at", cv.TIMESTAMPTZ, "updated_at"),
+)
+TAG_DEFINITIONS = tuple(
+    reference_list(f"{kind}_tag_definitions", "tag_id", C("name", cv.TEXT),
+                   C("company_id", cv.BIGINT))
+    for kind in ("task", "property", "reservation")
+)
+
+# Foreign-key order: every parent table is written before its children in a load unit, and
+# the lists tasks look up (templates, subdepartments) before tasks.
 LOAD_ORDER: tuple[TableMapping, ...] = (
-    PROPERTIES, PROPERTY_PHOTOS, RESERVATIONS, RESERVATION_GUESTS, TASKS,
-    TASK_ASSIGNMENTS, TASK_PHOTOS, TASK_COSTS, TASK_SUPPLIES, PEOPLE,
+    PROPERTIES, PROPERTY_PHOTOS, PROPERTY_TAGS, RESERVATIONS, RESERVATION_GUESTS,
+    RESERVATION_TAGS, TASK_TEMPLATES, TASK_SUBDEPARTMENTS, TASKS, TASK_ASSIGNMENTS,
+    TASK_PHOTOS, TASK_COSTS, TASK_SUPPLIES, TASK_TAGS, TASK_REQUIREMENTS,
+    TASK_REQUIREMENT_PHOTOS, PEOPLE, SUPPLIES, *TAG_DEFINITIONS,
 )
 MAPPINGS: dict[str, TableMapping] = {mapping.stream: mapping for mapping in LOAD_ORDER}
 for _mapping in LOAD_ORDER:

@@ -33,6 +33,9 @@ CRAWLS_STREAM = "crawls"
 #: Streams reconciled through crawl reports: stream -> (table, Breezeway id column).
 RECONCILED = {"reservations": ("reservations", "reservation_id"), "tasks": ("tasks", "task_id")}
 PROPERTY_SCOPE = "property:"
+#: Children read with calls of their own whose failures `crawls` reports (docs/streams.md,
+#: "Task requirements"): crawls stream -> (parent stream, scope prefix of one parent).
+FETCHED_APART = {"task_requirements": ("tasks", "task:")}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class CrawlLog:
     reports: dict[tuple[str, str], ScopeReports] = field(
         default_factory=lambda: defaultdict(ScopeReports))
     seen: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Parents whose children were not read (their call failed): (parent stream, region, id),
+    # and regions where the calls stopped altogether: (parent stream, region).
+    unread_children: set[tuple[str, str, int]] = field(default_factory=set)
+    unread_regions: set[tuple[str, str]] = field(default_factory=set)
 
     def saw(self, stream: str, region_code: str, source_id: int) -> None:
         if stream in RECONCILED:
@@ -84,9 +91,12 @@ class CrawlLog:
     def add_report(self, record: dict[str, Any]) -> None:
         """Take one `crawls` record; raise CrawlReportError naming the field at fault."""
         region, stream, scope = (record.get(k) for k in ("region_code", "stream", "scope"))
+        if stream in FETCHED_APART and isinstance(region, str) and isinstance(scope, str):
+            self._add_unread(record, region, stream, scope)
+            return
         if stream not in RECONCILED or not isinstance(region, str) or not isinstance(scope, str):
-            raise CrawlReportError("crawls record: stream must be reservations or tasks, "
-                                   "region_code and scope strings")
+            raise CrawlReportError("crawls record: stream must be reservations, tasks or "
+                                   "task_requirements; region_code and scope strings")
         complete = record.get("complete")
         if not isinstance(complete, bool):
             raise CrawlReportError(f"crawls record of {stream} {scope}: complete must be boolean")
@@ -102,6 +112,19 @@ class CrawlLog:
             reports.region_wide = True
         elif scope.startswith(PROPERTY_SCOPE) and scope[len(PROPERTY_SCOPE):].isdigit():
             reports.properties.add(int(scope[len(PROPERTY_SCOPE):]))
+        else:
+            raise CrawlReportError(f"crawls record of {stream}: unknown scope {scope[:40]!r}")
+
+    def _add_unread(self, record: dict[str, Any], region: str, stream: str, scope: str) -> None:
+        """A failed call for children read apart: keep the children the database has."""
+        parent_stream, prefix = FETCHED_APART[stream]
+        if record.get("complete") is not False:
+            raise CrawlReportError(f"crawls record of {stream}: only failures (complete false) "
+                                   "are reported")
+        if scope == "region":
+            self.unread_regions.add((parent_stream, region))
+        elif scope.startswith(prefix) and scope[len(prefix):].isdigit():
+            self.unread_children.add((parent_stream, region, int(scope[len(prefix):])))
         else:
             raise CrawlReportError(f"crawls record of {stream}: unknown scope {scope[:40]!r}")
 

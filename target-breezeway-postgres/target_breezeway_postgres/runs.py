@@ -17,9 +17,12 @@ from typing import Any
 from psycopg2.extras import execute_values
 
 from target_breezeway_postgres.redact import scrub  # noqa: F401 -- where callers find it
+from target_breezeway_postgres.units import REGION_CODE
 
 #: `sync_runs.stream` of the run-level row: the run of one region as a whole.
 RUN_STREAM = "*"
+#: The tap's stream of API calls per stream and run (docs/streams.md).
+UPSTREAM_CALLS_STREAM = "upstream_calls"
 
 
 @dataclass
@@ -203,3 +206,52 @@ def early_end(state_messages: int, last_state: Any, open_versions: list[str],
         return (f"the tap's last STATE has unfinished stream(s) {', '.join(interrupted)} "
                 f"(progress markers): {HINT}")
     return None
+
+
+@dataclass(frozen=True)
+class UpstreamCalls:
+    """What the tap reported it spent for one stream in this run (`upstream_calls`)."""
+
+    region_code: str
+    stream: str
+    calls: int
+    properties_listed: int | None = None
+    properties_called: int | None = None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> UpstreamCalls:
+        """Raise ValueError naming the field that does not follow docs/streams.md."""
+        region, stream = record.get("region_code"), record.get("stream")
+        if not (isinstance(region, str) and REGION_CODE.match(region)):
+            raise ValueError("upstream_calls record: region_code must be a region code")
+        if not isinstance(stream, str) or not stream:
+            raise ValueError("upstream_calls record: stream must be a stream name")
+        counts = {name: record.get(name) for name in
+                  ("calls", "properties_listed", "properties_called")}
+        for name, value in counts.items():
+            if value is None and name != "calls":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+                raise ValueError(f"upstream_calls record of {stream}: {name} must be a count")
+        return cls(region, stream, **counts)
+
+
+def write_upstream_calls(cursor: Any, run_id: str, usages: list[UpstreamCalls]) -> None:
+    """The calls each stream made, on the run's row of that stream (created if the stream
+    loaded nothing)."""
+    if not usages:
+        return
+    execute_values(
+        cursor,
+        "INSERT INTO sync_runs AS r (run_id, region_code, stream, api_calls, "
+        "properties_listed, properties_called) "
+        "SELECT v.run_id, v.region_code, v.stream, v.calls, v.listed, v.called "
+        "FROM (VALUES %s) AS v (run_id, region_code, stream, calls, listed, called) "
+        "JOIN regions g ON g.region_code = v.region_code "
+        "ON CONFLICT (run_id, region_code, stream) DO UPDATE SET "
+        "api_calls = EXCLUDED.api_calls, properties_listed = EXCLUDED.properties_listed, "
+        "properties_called = EXCLUDED.properties_called",
+        [(run_id, u.region_code, u.stream, u.calls, u.properties_listed, u.properties_called)
+         for u in usages],
+        template="(%s, %s, %s, %s::bigint, %s::integer, %s::integer)",
+    )

@@ -34,7 +34,7 @@ from target_breezeway_postgres import redact, rejects, runs
 from target_breezeway_postgres.conversions import shape
 from target_breezeway_postgres.database import Database, DatabaseUnavailableError, RetryPolicy
 from target_breezeway_postgres.loader import BackgroundWriter, Loader, create_stage_tables
-from target_breezeway_postgres.mapping import MAPPINGS
+from target_breezeway_postgres.mapping import LOAD_ORDER, MAPPINGS
 from target_breezeway_postgres.migrations import apply_migrations, quote_schema
 from target_breezeway_postgres.reconcile import (
     CRAWLS_STREAM,
@@ -46,6 +46,7 @@ from target_breezeway_postgres.reconcile import (
 from target_breezeway_postgres.settings import SessionSettings
 from target_breezeway_postgres.units import (
     REGION_CODE,
+    ChildSetLimits,
     LoadUnit,
     Reject,
     StagedRow,
@@ -57,8 +58,10 @@ from target_breezeway_postgres.units import (
 LOGGER = logging.getLogger("target_breezeway_postgres.session")
 PROGRESS_EVERY_SECONDS = 30.0
 
-#: The streams a session loads: each mapped table, and the tap's crawl reports.
-LOADABLE = frozenset({*MAPPINGS, CRAWLS_STREAM})
+#: Streams of reports about the run (not rows of a table): read by the session itself.
+REPORT_STREAMS = (CRAWLS_STREAM, runs.UPSTREAM_CALLS_STREAM)
+#: The streams a session loads: each mapped table, and the tap's reports.
+LOADABLE = frozenset({*MAPPINGS, *REPORT_STREAMS})
 
 
 class UnknownStreamError(RuntimeError):
@@ -87,6 +90,10 @@ class LoadSession:
         self.tallies = runs.RunTallies()
         self.skipped: Counter[str] = Counter()
         self.crawl_log = CrawlLog()
+        self.upstream_calls: dict[tuple[str, str], runs.UpstreamCalls] = {}
+        #: Streams the input announced (a SCHEMA): a child set read with calls of its own is
+        #: replaced only when its stream and `crawls` are both in the input.
+        self.announced: set[str] = set()
         self._refed_regions: set[str] = set()
         self._seen: dict[tuple[str, int], dict[str, set[int]]] = {}
         self._activations: defaultdict[str, set[int]] = defaultdict(set)
@@ -143,6 +150,8 @@ class LoadSession:
             self.tallies.read[(str(self.region_code), stream)] += 1
         elif stream == CRAWLS_STREAM:
             self._add_crawl_report(record)
+        elif stream == runs.UPSTREAM_CALLS_STREAM:
+            self._add_upstream_calls(record)
         else:
             self._add_row(stream, record, version, source)
 
@@ -193,6 +202,31 @@ class LoadSession:
                 CRAWLS_STREAM, region if isinstance(region, str) else None,
                 {k: v if isinstance(v, str | int) else repr(v)[:40] for k, v in key.items()},
                 f"invalid_record: {error}", record))
+
+    def _add_upstream_calls(self, record: dict) -> None:
+        """An `upstream_calls` record: written to the run's sync_runs row at the end, or
+        quarantined if malformed."""
+        try:
+            usage = runs.UpstreamCalls.from_record(record)
+        except ValueError as error:
+            region = record.get("region_code")
+            key = {k: record.get(k) for k in ("region_code", "stream", "run_started_at")}
+            self.unit.add(runs.UPSTREAM_CALLS_STREAM, Reject(
+                runs.UPSTREAM_CALLS_STREAM, region if isinstance(region, str) else None,
+                {k: v if isinstance(v, str | int) else repr(v)[:40] for k, v in key.items()},
+                f"invalid_record: {error}", record))
+            return
+        self.upstream_calls[(usage.region_code, usage.stream)] = usage
+
+    def child_set_limits(self) -> ChildSetLimits:
+        """Which child sets the next unit must not replace: children read with calls of their
+        own, where a call failed (crawls says so) or where the run could not say it (the
+        stream or `crawls` is not in this run's input, so a missing set proves nothing)."""
+        unreplaced = frozenset(
+            m.stream for m in LOAD_ORDER if m.fetched_per_parent
+            and (m.stream not in self.announced or CRAWLS_STREAM not in self.announced))
+        return ChildSetLimits(unreplaced, frozenset(self.crawl_log.unread_children),
+                              frozenset(self.crawl_log.unread_regions))
 
     def _refeed(self, region_code: str) -> None:
         """Open rejects of a region go into the load before its first new record, a page
@@ -249,6 +283,7 @@ class LoadSession:
             return
         carry = self.unit.split_open_family() if keep_open_family else LoadUnit()
         if self.unit:
+            self.unit.child_limits = self.child_set_limits()
             self.writer.submit(self.unit, self.tallies, Counter(self.tallies.read))
         self.unit = carry
         self._log_progress()
@@ -305,6 +340,7 @@ class LoadSession:
             if error_text:
                 runs.ensure_failed_rows(cursor, self.run_id, self.tallies, error_text)
             runs.write_skipped(cursor, self.run_id, self.tallies.skipped)
+            runs.write_upstream_calls(cursor, self.run_id, list(self.upstream_calls.values()))
             runs.finish(cursor, self.run_id, status, error_text)
 
         try:

@@ -152,9 +152,21 @@ def stream_rows(report: StatusReport) -> list[list[str]]:
             _count(s.records_rejected),
             _count(s.records_skipped),
             str(s.open_rejects),
+            api_calls_label(s),
         ]
         for s in report.streams
     ]
+
+
+def api_calls_label(stream: StreamStatus) -> str:
+    """Requests of the last successful run; for tasks also the properties given task
+    calls out of those listed (an incremental run skips inactive ones)."""
+    if stream.api_calls is None:
+        return "-"
+    if stream.properties_called is None or stream.properties_listed is None:
+        return str(stream.api_calls)
+    return (f"{stream.api_calls} ({stream.properties_called} of "
+            f"{stream.properties_listed} properties)")
 
 
 def stream_label(stream: str) -> str:
@@ -173,7 +185,7 @@ def reject_rows(report: StatusReport) -> list[list[str]]:
 REGION_HEADERS = ["REGION", "ACTIVE", "LAST RUN", "STARTED", "LAST SUCCESS", "AGE",
                   "DURATION", "OPEN REJECTS"]
 STREAM_HEADERS = ["REGION", "STREAM", "LAST RUN", "LAST SUCCESS", "AGE", "DURATION",
-                  "READ", "LOADED", "REJECTED", "SKIPPED", "OPEN REJECTS"]
+                  "READ", "LOADED", "REJECTED", "SKIPPED", "OPEN REJECTS", "API CALLS"]
 # DEAD: open rejects given up on (tried reject_max_attempts times, no longer fed again).
 REJECT_HEADERS = ["REGION", "STREAM", "OPEN", "DEAD", "REASON"]
 
@@ -276,6 +288,9 @@ def report_json(report: StatusReport) -> dict[str, Any]:
                 "last_error": scrub_secrets(s.last_error),
                 "last_error_at": iso(s.last_error_at),
                 "open_rejects": s.open_rejects,
+                "api_calls": s.api_calls,
+                "properties_listed": s.properties_listed,
+                "properties_called": s.properties_called,
             }
             for s in report.streams
         ],

@@ -41,6 +41,11 @@ class StreamStatus:
     last_error: str | None
     last_error_at: datetime | None
     open_rejects: int
+    # API calls of the last successful run (the tap's `upstream_calls`; tasks: properties
+    # listed and given task calls). None when not reported.
+    api_calls: int | None = None
+    properties_listed: int | None = None
+    properties_called: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,8 @@ WITH latest AS (
 ),
 success AS (
     SELECT DISTINCT ON (region_code, stream) region_code, stream, started_at, finished_at,
-           records_read, records_loaded, records_rejected, records_skipped
+           records_read, records_loaded, records_rejected, records_skipped,
+           api_calls, properties_listed, properties_called
     FROM sync_runs WHERE status = 'succeeded' AND finished_at <= :now
     ORDER BY region_code, stream, finished_at DESC, id DESC
 ),
@@ -209,7 +215,8 @@ SELECT l.region_code, l.stream, l.status AS last_status, l.started_at AS last_st
             THEN coalesce(f.error_text, '(no error text recorded)') END AS last_error,
        CASE WHEN f.started_at > coalesce(s.started_at, '-infinity')
             THEN f.failed_at END AS last_error_at,
-       coalesce(o.open_rejects, 0) AS open_rejects
+       coalesce(o.open_rejects, 0) AS open_rejects,
+       s.api_calls, s.properties_listed, s.properties_called
 FROM latest l
 LEFT JOIN success s ON s.region_code = l.region_code AND s.stream = l.stream
 LEFT JOIN failure f ON f.region_code = l.region_code AND f.stream = l.stream

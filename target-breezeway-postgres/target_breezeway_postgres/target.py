@@ -77,6 +77,8 @@ class TargetBreezewayPostgres(Target):
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """Called for each SCHEMA: the stream is announced to the session too."""
+        self.session.announced.add(stream_name)
         if stream_name in LOADABLE:
             return BreezewaySink
         if self.config.get("unknown_stream_policy", "skip") == "error":

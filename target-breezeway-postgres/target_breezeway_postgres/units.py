@@ -200,6 +200,25 @@ def _copy_data(mapping: TableMapping, record: dict[str, Any]
     return "\t".join(texts), None
 
 
+@dataclass(frozen=True)
+class ChildSetLimits:
+    """Child sets a unit must not replace (children read with calls of their own, see
+    `TableMapping.fetched_per_parent`): a missing child there may be a failed call."""
+
+    # Child streams whose sets are not replaced at all in this run (upserted only).
+    unreplaced: frozenset[str] = frozenset()
+    # (parent stream, region_code, parent id): that parent's call failed; keep its children.
+    kept: frozenset[tuple[str, str, int]] = frozenset()
+    # (parent stream, region_code): the calls stopped for the region; keep all its children.
+    kept_regions: frozenset[tuple[str, str]] = frozenset()
+
+    def kept_of(self, parent_stream: str) -> tuple[list[str], list[int], list[str]]:
+        """The kept parents of one parent stream (regions, ids) and its kept regions."""
+        kept = sorted((region, pid) for stream, region, pid in self.kept if stream == parent_stream)
+        regions = sorted(region for stream, region in self.kept_regions if stream == parent_stream)
+        return [r for r, _ in kept], [pid for _, pid in kept], regions
+
+
 @dataclass
 class LoadUnit:
     """Rows of every stream waiting for one transaction, plus what must happen with them."""
@@ -207,6 +226,7 @@ class LoadUnit:
     rows: dict[str, dict[Key, StagedRow]] = field(default_factory=lambda: defaultdict(dict))
     rejects: list[Reject] = field(default_factory=list)
     completions: list[VersionCompletion] = field(default_factory=list)
+    child_limits: ChildSetLimits = field(default_factory=ChildSetLimits)
     size: int = 0
     # The parent whose child records may still be arriving: (stream, region_code, id).
     open_family: tuple[str, str, int] | None = None

@@ -65,7 +65,7 @@ def reconcile_day(day: int) -> bool:
 def test_thirty_days_of_churn_converge(sim: Simulator, migrated_db: Any) -> None:
     states = {region: sync_region(sim, region, migrated_db, target_overrides=TARGET)
               for region in REGIONS}
-    assert_exact(diff_of(sim, migrated_db), "day 0 (first run)")
+    assert_exact(diff_of(sim, migrated_db), "day 0 (first run)", migrated_db)
     pending: Counter[tuple[str, str]] = Counter()  # deletions since the last reconcile
     report = []
     for day in range(1, DAYS + 1):
@@ -83,10 +83,10 @@ def test_thirty_days_of_churn_converge(sim: Simulator, migrated_db: Any) -> None
                       f"{diff.count('deleted_upstream', 'tasks')} tasks deleted upstream and "
                       f"not yet retired; drift {diff.drift}")
         if full:
-            assert_exact(diff, f"day {day} (reconcile)")
+            assert_exact(diff, f"day {day} (reconcile)", migrated_db)
             pending.clear()
         else:
-            assert_only_pending_deletions(diff, pending, f"day {day}")
+            assert_only_pending_deletions(diff, pending, f"day {day}", migrated_db)
     print("\n" + "\n".join(report))
     assert sum(1 for day in range(1, DAYS + 1) if reconcile_day(day)) >= DAYS // 7
     kept = migrated_db.query("SELECT count(*) FROM deletion_candidates WHERE outcome = 'alive'")
@@ -97,13 +97,20 @@ def diff_of(sim: Simulator, db: Any) -> TruthDiff:
     return compare(sim, REGIONS, DEFAULT_START_DATE, db.engine, db.schema)
 
 
-def assert_exact(diff: TruthDiff, when: str) -> None:
-    assert diff.empty, f"{when}: {diff.summary()}"
+def assert_exact(diff: TruthDiff, when: str, db: Any) -> None:
+    assert diff.empty, f"{when}: {diff.summary()}{open_rejects(db)}"
+
+
+def open_rejects(db: Any) -> str:
+    """Why records are quarantined (the reasons name fields, never values)."""
+    rows = db.query("SELECT region_code, stream, reason, count(*) FROM load_rejects "
+                    "WHERE resolved_at IS NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    return "".join(f"\n  open reject {r[0]}.{r[1]} x{r[3]}: {r[2]}" for r in rows)
 
 
 def assert_only_pending_deletions(diff: TruthDiff, pending: Counter[tuple[str, str]],
-                                  when: str) -> None:
-    assert diff.only_deleted_upstream(), f"{when}: {diff.summary()}"
+                                  when: str, db: Any) -> None:
+    assert diff.only_deleted_upstream(), f"{when}: {diff.summary()}{open_rejects(db)}"
     for region in REGIONS:
         for table in PARENTS.values():
             assert diff.count("deleted_upstream", table, region) == pending[(region, table)], (

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from breezeway_sim import ChurnRates, Simulator
+from breezeway_sim import ChurnRates, Simulator, reference
 from pipeline import sync_region
 from tap_breezeway.tap import DEFAULT_START_DATE
-from truth import TABLES, TruthDiff, compare, truth_parents
+from truth import REQUIREMENTS, TABLES, TruthDiff, compare, truth_parents
 
 REGIONS = ["nashville", "austin"]
 #: Default churn, with enough deletions that every region loses reservations, tasks and a
@@ -91,7 +91,8 @@ def test_after_a_churn_day_only_upstream_deletions_differ(
             for table in TABLES:
                 if table.parent == PARENT_TABLES[kind]:
                     children = {key for parent_id in deleted
-                                for key in _child_keys(table, old[kind][parent_id])}
+                                for key in _child_keys(sim, region, table,
+                                                       old[kind][parent_id])}
                     assert diff.keys("deleted_upstream", table.name, region) == children
 
 
@@ -109,8 +110,12 @@ def _assert_the_day_is_seen_before_the_sync(diff: TruthDiff, day: Any) -> None:
                 assert newer == day.updated[region][kind], (region, kind)
 
 
-def _child_keys(table: Any, parent: dict[str, Any]) -> set[tuple[int, Any]]:
-    items = parent.get(table.array) or []
+def _child_keys(sim: Simulator, region: str, table: Any, parent: dict[str, Any]
+                ) -> set[tuple[int, Any]]:
+    if table.array == REQUIREMENTS:  # not nested upstream: the checklist the task had
+        items = reference.task_requirements(sim.seed, region, parent)
+    else:
+        items = parent.get(table.array) or []
     return {(parent["id"], position if table.child_key is None else item[table.child_key])
             for position, item in enumerate(items)}
 
@@ -133,6 +138,9 @@ def test_the_comparator_names_each_kind_of_drift_by_id_only(synced: tuple[Any, .
     sim.delete_reservation("nashville", gone["id"])
     hidden = sim.add_task("nashville", data.properties[1]["id"])
     sim.hide_from_lists("nashville", "task", hidden["id"])
+    stale_hidden = data.tasks[4]  # changed upstream, then gone from the lists
+    sim.touch_task("nashville", stale_hidden["id"])
+    sim.hide_from_lists("nashville", "task", stale_hidden["id"])
 
     diff = _compare(sim, db)
     assert diff.keys("missing_in_db", "tasks", "nashville") == {task["id"]}
@@ -145,9 +153,13 @@ def test_the_comparator_names_each_kind_of_drift_by_id_only(synced: tuple[Any, .
     assert diff.keys("deleted_upstream", "reservations", "nashville") == {gone["id"]}
     assert diff.keys("deleted_upstream", "reservation_guests", "nashville") == {
         (gone["id"], position) for position in range(len(gone["guests"]))}
-    assert diff.keys("hidden_from_lists", "tasks", "nashville") == {hidden["id"]}
-    assert diff.count("hidden_from_lists") == 1 + sum(  # its children, if any
-        len(hidden[array]) for array in ("assignments", "photos", "costs", "supplies"))
+    assert diff.keys("hidden_from_lists", "tasks", "nashville") == {
+        hidden["id"], stale_hidden["id"]}
+    assert not any(key == stale_hidden["id"] for key, _ in diff.keys(
+        "mismatches", "tasks", "nashville"))
+    assert diff.count("hidden_from_lists") == 2 + sum(  # the new one's children, if any
+        len(hidden[array]) for array in ("assignments", "photos", "costs", "supplies")) + len(
+        sim.task_requirements("nashville", hidden["id"]))
     assert not diff.empty
     summary = diff.summary()
     assert str(task["id"]) in summary and "first_name" in summary

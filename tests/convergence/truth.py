@@ -10,8 +10,9 @@ Every difference lands in one bucket, so a test can allow exactly what it expect
 - `missing_in_db`: served, not live in the database (drift);
 - `quarantined`: missing, but an open `load_rejects` row holds it or its parent (our
   documented answer to bad input, not drift);
-- `hidden_from_lists`: missing, but the API's lists leave it or its parent out
-  (`Simulator.hide_from_lists`): no list-based crawl can see it;
+- `hidden_from_lists`: missing, extra or stale, but the API's lists leave it or its parent
+  out (`Simulator.hide_from_lists`): no list-based crawl can see it, nor a change made to
+  it before it left the lists;
 - `deleted_upstream`: live in the database, deleted upstream (the simulator's tombstones),
   or a child of such a parent: drift until a reconcile removes it;
 - `extra_other`: live in the database, not served, not deleted upstream (drift);
@@ -23,6 +24,7 @@ the data holds guest contacts and door codes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -79,6 +81,11 @@ def _field(name: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[.
     return lambda obj, position: convert(obj.get(name))
 
 
+def _text(value: Any) -> Any:
+    """A requirement's answer as the tap renders it: numbers as their JSON text."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 def _position(obj: ApiObject, position: int) -> int:
     return position
 
@@ -119,7 +126,13 @@ TABLES: tuple[Table, ...] = (
     Table("task_supplies", "task", "task_id",
           {"position": _position, "quantity": _field("quantity", _number)},
           parent="tasks", array="supplies", child_key="id", child_column="usage_id"),
+    # Not nested upstream: one call per task; `compare` puts them under REQUIREMENTS.
+    Table("task_requirements", "task", "task_id",
+          {"type_requirement": _field("type_requirement"), "response": _field("response", _text)},
+          parent="tasks", array="_requirements"),
 )
+#: Where `compare` puts each task's requirements (`GET /task/{id}/requirements`).
+REQUIREMENTS = "_requirements"
 TABLE_NAMES = tuple(table.name for table in TABLES)
 
 
@@ -322,6 +335,8 @@ def compare(
         for region in regions:
             data = sim.data(region)
             parents = truth_parents(data, start)
+            parents["task"] = {task_id: {**task, REQUIREMENTS: sim.task_requirements(
+                region, task_id)} for task_id, task in parents["task"].items()}
             rejects = _open_rejects(connection, region)
             for table in TABLES:
                 truth = _truth_rows(table, parents[table.kind])
@@ -354,11 +369,18 @@ def _table_diff(
         else:
             buckets["missing_in_db"].add(key)
     for key in live.keys() - truth.keys():
-        bucket = "deleted_upstream" if parent_id(key) in deleted else "extra_other"
-        buckets[bucket].add(key)
+        if parent_id(key) in deleted:
+            buckets["deleted_upstream"].add(key)
+        elif parent_id(key) in hidden:
+            buckets["hidden_from_lists"].add(key)
+        else:
+            buckets["extra_other"].add(key)
     for key in truth.keys() & live.keys():
-        for column, value in truth[key].items():
-            if value is not SKIP and _normal(value) != _normal(live[key][column]):
-                buckets["mismatches"].add((key, column))
+        stale = [column for column, value in truth[key].items()
+                 if value is not SKIP and _normal(value) != _normal(live[key][column])]
+        if stale and parent_id(key) in hidden:
+            buckets["hidden_from_lists"].add(key)
+        else:
+            buckets["mismatches"].update((key, column) for column in stale)
     return TableDiff(region, table.name, len(truth), len(live),
                      **{bucket: frozenset(keys) for bucket, keys in buckets.items()})

@@ -25,7 +25,21 @@ NESTED = {
     "task_photos": ("tasks", "photos", "id"),
     "task_costs": ("tasks", "costs", "id"),
     "task_supplies": ("tasks", "supplies", "id"),
+    "property_tags": ("properties", "tags", "id"),
+    "reservation_tags": ("reservations", "tags", "id"),
+    "task_tags": ("tasks", "task_tags", "id"),
 }
+#: Reference list streams -> (RegionData attribute, id column of their table).
+REFERENCE_LISTS = {
+    "task_templates": ("templates", "template_id"),
+    "task_subdepartments": ("subdepartments", "subdepartment_id"),
+    "supplies": ("supplies", "supply_id"),
+    "task_tag_definitions": ("task_tags", "tag_id"),
+    "property_tag_definitions": ("property_tags", "tag_id"),
+    "reservation_tag_definitions": ("reservation_tags", "tag_id"),
+}
+#: Streams reporting their API calls in `upstream_calls` after a full run.
+USAGE_STREAMS = 12
 PARENT_ID = {"properties": "property_id", "reservations": "reservation_id", "tasks": "task_id"}
 
 #: stream -> SQL listing a region's natural keys (parent id[, child id]) in our schema.
@@ -46,6 +60,15 @@ KEY_SQL = {
                   "JOIN tasks p ON p.id = c.task_pk WHERE p.region_code = :r",
     "task_supplies": "SELECT p.task_id, c.usage_id FROM task_supplies c "
                      "JOIN tasks p ON p.id = c.task_pk WHERE p.region_code = :r",
+    **{f"{kind}_tags": f"SELECT p.{kind}_id, c.tag_id FROM {kind}_tags c JOIN {table} p "
+                       f"ON p.id = c.{kind}_pk WHERE p.region_code = :r"
+       for kind, table in (("property", "properties"), ("reservation", "reservations"),
+                           ("task", "tasks"))},
+    **{stream: f"SELECT p.task_id, c.position FROM {stream} c JOIN tasks p "
+               "ON p.id = c.task_pk WHERE p.region_code = :r"
+       for stream in ("task_requirements", "task_requirement_photos")},
+    **{stream: f"SELECT {id_column} FROM {stream} WHERE region_code = :r"
+       for stream, (_, id_column) in REFERENCE_LISTS.items()},
 }
 
 
@@ -98,7 +121,7 @@ def expect_region(sim: Simulator, region: str) -> RegionExpectation:
         sent = 0
         for obj in parents[parent]:
             defaults = 0
-            for position, item in _unique(obj[array], id_key):
+            for position, item in _unique(obj.get(array) or [], id_key):
                 sent += 1
                 key = (obj["id"], _child_key(position, item, id_key))
                 second_default = child == "property_photos" and item["default"] and defaults
@@ -111,10 +134,33 @@ def expect_region(sim: Simulator, region: str) -> RegionExpectation:
         expectation.records[child] = sent
     top_level = {**parents, "people": data.people, "companies": data.companies}
     expectation.records.update({stream: len(objs) for stream, objs in top_level.items()})
-    # A first run reads the whole window: crawl reports for the region's reservations,
-    # each property's tasks and the end of the tasks crawl (docs/streams.md, "Deletions").
+    _expect_requirements(sim, region, expectation)
+    for stream, (attribute, _) in REFERENCE_LISTS.items():
+        listed = getattr(data, attribute)
+        loaded[stream] = {(obj["id"],) for obj in listed}
+        expectation.records[stream] = len(listed)
+    # A first (full-window) run: reservations' crawl, one per property's tasks, the tasks'.
     expectation.records["crawls"] = len(data.properties) + 2
+    expectation.records["upstream_calls"] = USAGE_STREAMS
+    # A stream without records leaves no file or table in a generic target.
+    expectation.records = {stream: n for stream, n in expectation.records.items() if n}
     return expectation
+
+
+def _expect_requirements(sim: Simulator, region: str, expectation: RegionExpectation) -> None:
+    """Each task's checklist as the API serves it now: items by position, photos numbered
+    in order across the task's items."""
+    requirements: set[tuple] = set()
+    photos: set[tuple] = set()
+    for task in sim.data(region).tasks:
+        items = sim.task_requirements(region, task["id"])
+        requirements |= {(task["id"], position) for position in range(len(items))}
+        urls = [url for item in items for url in item["photos"]]
+        photos |= {(task["id"], position) for position in range(len(urls))}
+    expectation.loaded["task_requirements"] = requirements
+    expectation.loaded["task_requirement_photos"] = photos
+    expectation.records["task_requirements"] = len(requirements)
+    expectation.records["task_requirement_photos"] = len(photos)
 
 
 def hard_case_ids(sim: Simulator, region: str) -> set[int]:

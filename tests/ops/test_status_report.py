@@ -48,12 +48,12 @@ def test_text_report_shows_exact_status_per_region_and_stream(status_db, ops, ca
 
     streams = {(row[0], row[1]): row[2:] for row in _section_rows(out, "Streams")}
     assert streams[("nashville", "tasks")] == [
-        "succeeded", "2026-11-25 04:10 UTC", "1.8h", "7m00s", "50", "48", "2", "0", "2"]
+        "succeeded", "2026-11-25 04:10 UTC", "1.8h", "7m00s", "50", "48", "2", "0", "2", "-"]
     # The failed stream keeps the numbers of its last success and shows the failure.
     assert streams[("austin", "tasks")] == [
-        "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20", "0", "0", "0"]
+        "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20", "0", "0", "0", "-"]
     assert streams[("mammoth", "properties")] == [
-        "running", "-", "-", "-", "-", "-", "-", "-", "0"]
+        "running", "-", "-", "-", "-", "-", "-", "-", "0", "-"]
     assert len(streams) == 6
 
     errors = out.split("Errors since the last success\n")[1].split("\n\n")[0].splitlines()
@@ -109,6 +109,9 @@ def test_json_report_has_exact_values_and_no_secret(status_db, ops, capsys):
         "last_error": None,
         "last_error_at": None,
         "open_rejects": 2,
+        "api_calls": None,
+        "properties_listed": None,
+        "properties_called": None,
     }
     assert streams[("austin", "tasks")]["last_error_at"] == "2026-11-25T03:02:00+00:00"
     assert streams[("mammoth", "properties")]["last_error"] is None
@@ -120,6 +123,24 @@ def test_json_report_has_exact_values_and_no_secret(status_db, ops, capsys):
     ]
     for secret in ops.SECRETS:
         assert secret not in out
+
+
+def test_streams_show_the_api_calls_of_their_last_successful_run(status_db, ops, capsys):
+    """The tap's upstream_calls, per stream; for tasks the properties given task calls of those
+    listed (an incremental run skips inactive ones)."""
+    ops.execute(status_db, "UPDATE sync_runs SET api_calls = 524, properties_listed = 5012, "
+                "properties_called = 524 WHERE region_code = 'nashville' AND stream = 'tasks'")
+    ops.execute(status_db, "UPDATE sync_runs SET api_calls = 3 WHERE region_code = 'nashville' "
+                "AND stream = 'properties'")
+    _, out, _ = _run(capsys, *ops.cli_args(status_db))
+    streams = {(row[0], row[1]): row[-1] for row in _section_rows(out, "Streams")}
+    assert streams[("nashville", "tasks")] == "524 (524 of 5012 properties)"
+    assert streams[("nashville", "properties")] == "3"
+    _, out, _ = _run(capsys, *ops.cli_args(status_db, "--format", "json"))
+    tasks = next(s for s in json.loads(out)["streams"]
+                 if (s["region_code"], s["stream"]) == ("nashville", "tasks"))
+    assert (tasks["api_calls"], tasks["properties_listed"], tasks["properties_called"]) == (
+        524, 5012, 524)
 
 
 def test_error_is_dropped_once_a_later_run_succeeds(status_db, ops, capsys):
@@ -204,7 +225,7 @@ def test_html_page_is_self_contained_with_charts_of_the_regions(status_db, ops, 
     assert ["nashville", "yes", "succeeded", "2026-11-25 04:00 UTC", "2026-11-25 04:10 UTC",
             "1.8h", "10m00s", "3"] in tables["regions"]
     assert ["austin", "tasks", "failed", "2026-11-24 05:05 UTC", "24.9h", "4m00s", "20", "20",
-            "0", "0", "0"] in tables["streams"]
+            "0", "0", "0", "-"] in tables["streams"]
     assert tables["rejects"][0] == ["nashville", "tasks", "2", "0",
                                     "unknown property (home_id 77)"]
     stats_rows = {row[0]: row for row in tables["region-stats"]}

@@ -19,13 +19,26 @@ VALID_ROWS: dict[str, dict[str, Any]] = {
     "reservation_guests": {"reservation_pk": "<reservation>", "position": 0},
     "tasks": {
         "task_id": 2, "region_code": "nashville", "property_pk": "<property>", "home_id": 1,
-        "reservation_pk": "<reservation>",
+        "reservation_pk": "<reservation>", "template_pk": "<template>",
+        "subdepartment_pk": "<subdepartment>",
     },
     "task_assignments": {"task_pk": "<task>", "assignment_id": 1, "position": 0},
     "task_photos": {"task_pk": "<task>", "photo_id": 1, "position": 0, "url": "u"},
     "task_costs": {"task_pk": "<task>", "cost_id": 1, "position": 0},
     "task_supplies": {"task_pk": "<task>", "usage_id": 1, "position": 0},
     "people": {"person_id": 1, "region_code": "nashville"},
+    "task_templates": {"template_id": 2, "region_code": "nashville"},
+    "task_subdepartments": {"subdepartment_id": 2, "region_code": "nashville"},
+    "supplies": {"supply_id": 1, "region_code": "nashville"},
+    "task_tag_definitions": {"tag_id": 1, "region_code": "nashville"},
+    "property_tag_definitions": {"tag_id": 1, "region_code": "nashville"},
+    "reservation_tag_definitions": {"tag_id": 1, "region_code": "nashville"},
+    "task_tags": {"task_pk": "<task>", "tag_id": 1, "position": 0},
+    "property_tags": {"property_pk": "<property>", "tag_id": 1, "position": 0},
+    "reservation_tags": {"reservation_pk": "<reservation>", "tag_id": 1, "position": 0},
+    "task_requirements": {"task_pk": "<task>", "position": 0},
+    "task_requirement_photos": {"task_pk": "<task>", "position": 0, "requirement_position": 0,
+                                "url": "u"},
     "sync_runs": {"run_id": "r1", "region_code": "nashville", "stream": "properties"},
     "crawl_windows": {"region_code": "nashville", "stream": "tasks",
                       "earliest_start": "2020-01-01T00:00:00+00:00"},
@@ -52,7 +65,10 @@ def parents(insert) -> dict[str, int]:
     task_pk = insert(
         "tasks", task_id=1, region_code="nashville", property_pk=property_pk, home_id=1
     )
-    return {"<property>": property_pk, "<reservation>": reservation_pk, "<task>": task_pk}
+    template_pk = insert("task_templates", template_id=1, region_code="nashville")
+    subdepartment_pk = insert("task_subdepartments", subdepartment_id=1, region_code="nashville")
+    return {"<property>": property_pk, "<reservation>": reservation_pk, "<task>": task_pk,
+            "<template>": template_pk, "<subdepartment>": subdepartment_pk}
 
 
 def _row(table: str, parents: dict[str, int], **override: Any) -> dict[str, Any]:
@@ -84,7 +100,8 @@ def test_foreign_key_rejects_an_orphan(insert, parents, table, column):
 
     orphan = _row(table, parents, **{column: BOGUS.get(column, -1)})
     for key in ("property_id", "reservation_id", "task_id", "person_id", "photo_id",
-                "assignment_id", "cost_id", "usage_id"):
+                "assignment_id", "cost_id", "usage_id", "template_id", "subdepartment_id",
+                "supply_id", "tag_id"):
         if key in orphan:
             orphan[key] += 100  # avoid the natural-key unique constraint
     if "position" in orphan and table == "reservation_guests":

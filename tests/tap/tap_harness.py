@@ -29,7 +29,26 @@ NESTED = (
     ("task_photos", "tasks", "photos", "id"),
     ("task_costs", "tasks", "costs", "id"),
     ("task_supplies", "tasks", "supplies", "id"),
+    ("property_tags", "properties", "tags", "id"),
+    ("reservation_tags", "reservations", "tags", "id"),
+    ("task_tags", "tasks", "task_tags", "id"),
 )
+#: Reference lists: stream -> attribute of RegionData holding what the API lists.
+REFERENCE_LISTS = {
+    "task_templates": "templates",
+    "task_subdepartments": "subdepartments",
+    "supplies": "supplies",
+    "task_tag_definitions": "task_tags",
+    "property_tag_definitions": "property_tags",
+    "reservation_tag_definitions": "reservation_tags",
+}
+#: One call each per run (supplies are paginated: see minimum_calls).
+REFERENCE_PATHS = ("/companies/templates", "/companies/subdepartments", "/task/tags",
+                   "/property/tags", "/reservation/tags")
+#: Streams that report their API calls in `upstream_calls` after a full run (task_requirements
+#: through tasks).
+USAGE_STREAMS = ("properties", "reservations", "tasks", "task_requirements", "people",
+                 "companies", *REFERENCE_LISTS)
 PARENT_KEY = {"properties": "property_id", "reservations": "reservation_id", "tasks": "task_id"}
 DATA_PREFIX = "/public/inventory/v1"
 
@@ -72,16 +91,34 @@ def tap_config(sim: Simulator, region: str, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+#: Streams whose deselection saves one call per task: tests about something else (retries,
+#: pacing, latency) leave them out to stay fast.
+REQUIREMENT_STREAMS = ("task_requirements", "task_requirement_photos")
+
+
+def catalog_without(config: dict[str, Any], streams: tuple[str, ...]) -> dict:
+    """The tap's catalog with these streams deselected."""
+    catalog = TapBreezeway(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == [] and entry["tap_stream_id"] in streams:
+                metadata["metadata"]["selected"] = False
+    return catalog
+
+
 def run_tap(
     sim: Simulator,
     region: str,
     *,
     state: dict | None = None,
     catalog: dict | None = None,
+    without: tuple[str, ...] = (),
     **overrides: Any,
 ) -> TapOutput:
-    """Run a full sync in this process; stdout (bytes, as the msgspec writer writes) parsed."""
-    lines = run_tap_lines(sim, region, state=state, catalog=catalog, **overrides)
+    """Run a full sync in this process; stdout (bytes, as the msgspec writer writes) parsed.
+    `without`: streams to deselect."""
+    lines = run_tap_lines(sim, region, state=state, catalog=catalog, without=without,
+                          **overrides)
     return TapOutput([json.loads(line) for line in lines])
 
 
@@ -91,10 +128,14 @@ def run_tap_lines(
     *,
     state: dict | None = None,
     catalog: dict | None = None,
+    without: tuple[str, ...] = (),
     **overrides: Any,
 ) -> list[bytes]:
     """Run a full sync in this process; the raw lines it wrote to stdout."""
-    tap = TapBreezeway(config=tap_config(sim, region, **overrides), state=state, catalog=catalog)
+    config = tap_config(sim, region, **overrides)
+    if without:
+        catalog = catalog_without(config, without)
+    tap = TapBreezeway(config=config, state=state, catalog=catalog)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
         tap.sync_all()
@@ -140,7 +181,8 @@ def ids_by_stream(output: TapOutput) -> dict[str, set[tuple]]:
     """Each stream's primary-key tuples, to compare two runs record for record."""
     keys = {stream_type.name: stream_type.primary_keys for stream_type in STREAM_TYPES}
     return {stream: {tuple(row[key] for key in keys[stream]) for row in rows}
-            for stream, rows in output.records.items()}
+            for stream, rows in output.records.items()
+            if stream != "upstream_calls"}  # keyed by the run's start: new in every run
 
 
 # -- expectations from the simulator's data ---------------------------------------------------
@@ -159,7 +201,8 @@ def unique_children(items: list[dict], id_key: str | None) -> list[dict]:
 
 def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None,
                     reservations: list[dict] | None = None, *,
-                    full_window: bool | None = None) -> dict[str, int]:
+                    full_window: bool | None = None,
+                    without: tuple[str, ...] = ()) -> dict[str, int]:
     """Records per stream of a full first run (or of the given tasks/reservations).
 
     A full-window run (default: when neither tasks nor reservations are given, i.e. a
@@ -174,28 +217,60 @@ def expected_counts(sim: Simulator, region: str, tasks: list[dict] | None = None
     }
     counts = {name: len(objs) for name, objs in parents.items()}
     for child, parent, array, id_key in NESTED:
-        counts[child] = sum(len(unique_children(obj[array], id_key)) for obj in parents[parent])
+        counts[child] = sum(len(unique_children(obj.get(array) or [], id_key))
+                            for obj in parents[parent])
+    checklists = [sim.task_requirements(region, task["id"]) for task in parents["tasks"]]
+    counts["task_requirements"] = sum(len(items) for items in checklists)
+    counts["task_requirement_photos"] = sum(len(item["photos"]) for items in checklists
+                                            for item in items)
     counts["people"] = len(data.people)
     counts["companies"] = len(data.companies)
+    for stream, attribute in REFERENCE_LISTS.items():
+        counts[stream] = len(getattr(data, attribute))
+    no_requirements = set(REQUIREMENT_STREAMS) <= set(without)
+    counts["upstream_calls"] = len(USAGE_STREAMS) - no_requirements
     if full_window is None:
         full_window = tasks is None and reservations is None
     # reservations' region, each property's tasks, then the tasks' region (crawl ended)
     counts["crawls"] = len(data.properties) + 2 if full_window else 0
-    return {name: count for name, count in counts.items() if count}
+    return {name: count for name, count in counts.items() if count and name not in without}
+
+
+#: The tap's default `task_property_statuses`.
+CALLED_STATUSES = ("active", "pending_delete")
+
+
+def called_properties(sim: Simulator, region: str, *, full_window: bool = True) -> list[dict]:
+    """The properties a run gives task calls: all on a full-window run, else those whose
+    status is one of the default `task_property_statuses`."""
+    properties = sim.data(region).properties
+    if full_window:
+        return list(properties)
+    return [p for p in properties if p["status"] in CALLED_STATUSES]
 
 
 def minimum_calls(sim: Simulator, region: str, page_size: int,
-                  reservations: int | None = None) -> Counter[str]:
-    """The fewest API calls a full run can make: pages, one task list per property, 1 token."""
+                  reservations: int | None = None, tasks: list[dict] | None = None,
+                  without: tuple[str, ...] = ()) -> Counter[str]:
+    """The fewest API calls a run can make: pages, one task list per property (on an
+    incremental run, i.e. with `tasks` given, per called property), one requirements call
+    per task read, one call per reference list, 1 token."""
     data = sim.data(region)
     res = len(data.reservations) if reservations is None else reservations
-    task_pages = sum(max(1, math.ceil(len(data.tasks_of_home(p["id"])) / page_size))
-                     for p in data.properties)
-    return Counter({
+    homes = called_properties(sim, region, full_window=tasks is None)
+    per_home = Counter(t["home_id"] for t in (data.tasks if tasks is None else tasks))
+    task_pages = sum(max(1, math.ceil(per_home[p["id"]] / page_size)) for p in homes)
+    calls = Counter({
         "POST /public/auth/v1/": 1,
         f"GET {DATA_PREFIX}/property": max(1, math.ceil(len(data.properties) / page_size)),
         f"GET {DATA_PREFIX}/reservation": max(1, math.ceil(res / page_size)),
         f"GET {DATA_PREFIX}/task/": task_pages,
+        f"GET {DATA_PREFIX}/task/{{id}}/requirements": sum(per_home.values()),
         f"GET {DATA_PREFIX}/people": 1,
         f"GET {DATA_PREFIX}/companies": 1,
+        f"GET {DATA_PREFIX}/supplies": max(1, math.ceil(len(data.supplies) / page_size)),
     })
+    calls.update({f"GET {DATA_PREFIX}{path}": 1 for path in REFERENCE_PATHS})
+    if set(REQUIREMENT_STREAMS) <= set(without):
+        del calls[f"GET {DATA_PREFIX}/task/{{id}}/requirements"]
+    return calls

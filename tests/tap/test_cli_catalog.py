@@ -15,7 +15,10 @@ from tap_harness import deselect, expected_counts, run_tap, tap_config
 TAP = str(Path(sys.executable).with_name("tap-breezeway"))
 ALL_STREAMS = {"properties", "property_photos", "reservations", "reservation_guests", "tasks",
                "task_assignments", "task_photos", "task_costs", "task_supplies", "people",
-               "companies", "crawls"}
+               "companies", "crawls", "upstream_calls", "property_tags", "reservation_tags",
+               "task_tags", "task_requirements", "task_requirement_photos", "task_templates",
+               "task_subdepartments", "supplies", "task_tag_definitions",
+               "property_tag_definitions", "reservation_tag_definitions"}
 
 
 def test_about_lists_settings_with_titles_and_secrets():

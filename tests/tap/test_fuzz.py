@@ -148,10 +148,14 @@ NESTED = {
     "task_photos": ("tasks", "photos", "id"),
     "task_costs": ("tasks", "costs", "id"),
     "task_supplies": ("tasks", "supplies", "id"),
+    "property_tags": ("properties", "tags", "id"),
+    "reservation_tags": ("reservations", "tags", "id"),
+    "task_tags": ("tasks", "task_tags", "id"),
 }
 PARENT_KEY = {"properties": "property_id", "reservations": "reservation_id", "tasks": "task_id"}
 CHILD_KEY = {"property_photos": "photo_id", "task_assignments": "assignment_id",
-             "task_photos": "photo_id", "task_costs": "cost_id", "task_supplies": "usage_id"}
+             "task_photos": "photo_id", "task_costs": "cost_id", "task_supplies": "usage_id",
+             "property_tags": "tag_id", "reservation_tags": "tag_id", "task_tags": "tag_id"}
 
 
 # -- what the tap received, and what it must make of it ----------------------------------------

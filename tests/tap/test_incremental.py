@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from breezeway_sim import Simulator
 from tap_breezeway.records import utc_datetime
-from tap_harness import expected_counts, minimum_calls, run_tap
+from tap_harness import called_properties, expected_counts, minimum_calls, run_tap
 
 REGIONS = ("nashville", "austin")
 
@@ -29,11 +29,13 @@ def changed_reservations(sim: Simulator, region: str, since: str) -> list[dict]:
 
 
 def changed_tasks(sim: Simulator, region: str, since: str) -> list[dict]:
-    """What `updated_at=<bookmark day - 1>,<tomorrow>` selects, per property."""
+    """What `updated_at=<bookmark day - 1>,<tomorrow>` selects, per called property (an
+    incremental run calls the active ones)."""
     first_day = datetime.fromisoformat(since).date() - timedelta(days=1)
     last_day = datetime.now(UTC).date() + timedelta(days=1)
     data = sim.data(region)
-    return [t for p in data.properties for t in data.tasks_of_home(p["id"])
+    return [t for p in called_properties(sim, region, full_window=False)
+            for t in data.tasks_of_home(p["id"])
             if first_day <= data.updated_at("task", t).date() <= last_day]
 
 
@@ -74,7 +76,7 @@ def test_second_run_reads_only_what_changed(
                                               reservations=reservations)
     # Still the minimum: pages of the changed reservations, one task call per property.
     assert Counter(sim.counters) == minimum_calls(sim, "nashville", 100,
-                                                  reservations=len(reservations))
+                                                  reservations=len(reservations), tasks=tasks)
 
     # Bookmarks advance, and only in the region's own partition.
     new_state = second.final_state

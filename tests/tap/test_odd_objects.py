@@ -82,7 +82,12 @@ def test_odd_parents_are_emitted_non_objects_logged_and_the_run_completes(sim, c
     # Task calls only for ids that can be a home_id; none failed.
     homes = sorted(q["home_id"] for _, p, q, _ in sim.requests_log if p == TASK_PATH)
     assert homes == sorted(["1", "77", str(10**30)])
-    assert all(status == 200 for *_, status in sim.requests_log)
+    # The checklist calls of these verbatim tasks answer 404 (the simulator has no such
+    # tasks): refused, reported, not retried; every other call answered.
+    requirement_calls = [p for _, p, _, _ in sim.requests_log if p.endswith("/requirements")]
+    assert sorted(requirement_calls) == [f"{TASK_PATH}{n}/requirements" for n in (500, 501, 502)]
+    assert all(status == 200 for _, path, _, status in sim.requests_log
+               if not path.endswith("/requirements"))
 
     text = caplog.text
     assert "not an object" in text and "'properties'" in text

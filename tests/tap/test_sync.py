@@ -11,6 +11,8 @@ from tap_breezeway.ratelimit import RequestPacer
 from tap_harness import (
     NESTED,
     PARENT_KEY,
+    REFERENCE_LISTS,
+    REQUIREMENT_STREAMS,
     expected_counts,
     minimum_calls,
     queries_of,
@@ -93,9 +95,12 @@ def test_schema_is_sent_once_per_stream(two_region_runs: dict):
         assert set(schemas) >= set(output.records)
 
 
+FULL_TABLE = ("properties", "people", *REFERENCE_LISTS)
+
+
 def test_full_table_streams_are_wrapped_in_one_activate_version(two_region_runs: dict):
     for output, _ in two_region_runs.values():
-        for stream in ("properties", "people"):
+        for stream in FULL_TABLE:
             kinds = [m["type"] for m in output.messages
                      if m.get("stream") == stream and m["type"] != "SCHEMA"]
             assert kinds[0] == kinds[-1] == "ACTIVATE_VERSION", stream
@@ -104,7 +109,7 @@ def test_full_table_streams_are_wrapped_in_one_activate_version(two_region_runs:
                         and m["type"] in ("ACTIVATE_VERSION", "RECORD")}
             assert len(versions) == 1
         # Incremental and child streams are never "complete": no ACTIVATE_VERSION for them.
-        assert {m["stream"] for m in output.of_type("ACTIVATE_VERSION")} == {"properties", "people"}
+        assert {m["stream"] for m in output.of_type("ACTIVATE_VERSION")} == set(FULL_TABLE)
 
 
 def test_activate_version_can_be_switched_off(module_sim: Simulator):
@@ -142,7 +147,8 @@ def test_tasks_come_in_property_order_despite_parallel_calls(two_region_runs: di
 def test_request_budget_spaces_calls(module_sim: Simulator):
     module_sim.reset_counters()
     started = time.monotonic()
-    run_tap(module_sim, "austin", max_requests_per_second=20, max_workers=4)
+    run_tap(module_sim, "austin", max_requests_per_second=20, max_workers=4,
+            without=REQUIREMENT_STREAMS)
     elapsed = time.monotonic() - started
     data_calls = sum(count for call, count in module_sim.counters.items() if "/inventory/" in call)
     assert elapsed >= (data_calls - 1) / 20
@@ -162,9 +168,9 @@ def test_task_calls_overlap_under_latency(sim_factory):
     """At 300 ms per call, a sequential tap needs at least (all calls x 300 ms)."""
     sim = sim_factory(regions=["nashville"], auth_rate_limit=False, latency_ms=300)
     started = time.monotonic()
-    output = run_tap(sim, "nashville", max_workers=8)
+    output = run_tap(sim, "nashville", max_workers=8, without=REQUIREMENT_STREAMS)
     elapsed = time.monotonic() - started
     calls = sum(sim.counters.values())
-    assert output.counts() == expected_counts(sim, "nashville")
+    assert output.counts() == expected_counts(sim, "nashville", without=REQUIREMENT_STREAMS)
     assert calls >= 20
     assert elapsed < 0.75 * calls * 0.3  # sequential would take >= calls * 0.3 s

@@ -13,6 +13,15 @@ KEYS = {
     "task_photos": ["task_id", "photo_id"], "task_costs": ["task_id", "cost_id"],
     "task_supplies": ["task_id", "usage_id"], "people": ["id"],
     "companies": ["id"],
+    "task_tags": ["task_id", "tag_id"], "reservation_tags": ["reservation_id", "tag_id"],
+    "property_tags": ["property_id", "tag_id"],
+    "task_requirements": ["task_id", "position"],
+    "task_requirement_photos": ["task_id", "position"],
+    "task_templates": ["id"], "task_subdepartments": ["id"], "supplies": ["id"],
+    "task_tag_definitions": ["id"], "property_tag_definitions": ["id"],
+    "reservation_tag_definitions": ["id"],
+    "crawls": ["region_code", "stream", "scope"],
+    "upstream_calls": ["region_code", "stream", "run_started_at"],
 }
 
 
@@ -147,7 +156,8 @@ def person_record(region: str, person_id: int) -> dict[str, Any]:
             "type_departments": ["housekeeping"], "groups": []}
 
 
-ALL_STREAMS = [s for s in KEYS if s != "companies"]
+ALL_STREAMS = ["properties", "property_photos", "reservations", "reservation_guests", "tasks",
+               "task_assignments", "task_photos", "task_costs", "task_supplies", "people"]
 
 
 def region_sync(region: str, base: int, n_properties: int = 3, version: int = 1,

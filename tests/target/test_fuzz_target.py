@@ -78,13 +78,38 @@ def valid_record(stream: str, region: str, number: int) -> dict[str, Any]:
         "people": lambda: singer.person_record(region, object_id),
         "property_photos": lambda: singer.photo_record(region, BASE, object_id, 5),
         "reservation_guests": lambda: singer.guest_record(region, BASE + 500, 5 + number),
+        "task_requirements": lambda: {
+            "task_id": BASE + 900, "position": object_id, "region_code": region,
+            "section_name": "Kitchen", "action": ["Check"], "response": "Good",
+            "type_requirement": "condition", "photo_required": False, "note": None,
+            "home_element_name": None},
+        "task_requirement_photos": lambda: {
+            "task_id": BASE + 900, "position": object_id, "region_code": region,
+            "requirement_position": 0, "url": "https://cdn.example/r.jpg"},
+        "property_tags": lambda: tag_link("property_id", BASE, object_id, region),
+        "reservation_tags": lambda: tag_link("reservation_id", BASE + 500, object_id, region),
+        "task_tags": lambda: tag_link("task_id", BASE + 900, object_id, region),
+        "task_templates": lambda: {"id": object_id, "region_code": region,
+                                   "template_name": "Turnover", "department_code": "x"},
+        "task_subdepartments": lambda: {"id": object_id, "region_code": region, "name": "Pool"},
+        "supplies": lambda: {"id": object_id, "region_code": region, "name": "Soap",
+                             "unit_cost": 2.5, "stock_count": 3, "low_stock_alert": False},
     }
+    for definitions in ("property_tag_definitions", "reservation_tag_definitions",
+                        "task_tag_definitions"):
+        makers[definitions] = lambda: {"id": object_id, "region_code": region, "name": "VIP",
+                                       "company_id": 1}
     if stream in makers:
         return makers[stream]()
     children = {m["stream"]: m["record"] for m in singer.task_children(region, BASE + 900, 1)}
     record = dict(children[stream])
     record[MAPPINGS[stream].key_properties[1]] = object_id
     return record
+
+
+def tag_link(parent_key: str, parent_id: int, tag_id: int, region: str) -> dict[str, Any]:
+    return {parent_key: parent_id, "tag_id": tag_id, "region_code": region, "position": 0,
+            "name": "VIP"}
 
 
 @st.composite
